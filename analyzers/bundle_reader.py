@@ -1,0 +1,114 @@
+"""Read TorchScope run bundles: ``run.json`` + ``trace.json.gz`` + ``samples.csv.gz``.
+
+NVML and host samples become counter tracks on the trace's clock.  A failed
+run (no trace) still opens: the model is empty and ``run_info`` says why.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from .errors import TraceLoadError
+from .kineto_decode import RawEvents
+from .loader import ProgressFn, build_model, load_file
+from .trace_files import TraceSource
+from .trace_model import CounterTrack, SourceInfo, TraceModel
+
+RUN_FILE = "run.json"
+SAMPLES_FILE = "samples.csv.gz"
+
+#: sample column -> (display name, unit)
+SAMPLE_COLUMNS: dict[str, tuple[str, str]] = {
+    "gpu_util_pct": ("GPU utilization (NVML)", "%"),
+    "mem_used_bytes": ("GPU memory used (NVML)", "B"),
+    "sm_clock_mhz": ("SM clock", "MHz"),
+    "power_w": ("Power", "W"),
+    "temp_c": ("Temperature", "C"),
+    "clock_event_reasons": ("Clock event reasons", "bitmask"),
+    "pcie_tx_kbps": ("PCIe TX", "KB/s"),
+    "pcie_rx_kbps": ("PCIe RX", "KB/s"),
+    "host_cpu_pct": ("Host CPU", "%"),
+    "host_rss_bytes": ("Host RSS", "B"),
+}
+
+
+def read_run_info(bundle: Path) -> dict[str, Any]:
+    """The run.json of a bundle, validated to be a JSON object."""
+    path = bundle / RUN_FILE
+    try:
+        info = msgspec.json.decode(path.read_bytes())
+    except OSError as exc:
+        raise TraceLoadError(path, f"cannot read: {exc.strerror or exc}") from None
+    except msgspec.DecodeError as exc:
+        raise TraceLoadError(path, f"invalid JSON in run.json ({exc})") from None
+    if not isinstance(info, dict):
+        raise TraceLoadError(path, "run.json is not a JSON object")
+    return info
+
+
+def load_bundle(source: TraceSource, progress: ProgressFn | None = None) -> TraceModel:
+    """Load a run bundle folder into one model with its samples and run info."""
+    bundle = source.path
+    info = read_run_info(bundle)
+    if source.files:
+        model = load_file(source.files[0], "run-bundle", progress)
+        model.source = SourceInfo(str(bundle), "run-bundle", model.source.schema)
+    else:
+        empty = RawEvents([], [], [], [], [], [], [], [], [], [])
+        model = build_model(empty, SourceInfo(str(bundle), "run-bundle"))
+        status = info.get("status", "unknown")
+        model.warnings.append(f"run bundle holds no trace (status: {status}; error: {info.get('error') or 'none'})")
+    model.run_info = info
+    samples = bundle / SAMPLES_FILE
+    if samples.is_file():
+        try:
+            model.counters.extend(read_samples(samples, model.origin_abs_ns))
+        except TraceLoadError as exc:
+            model.warnings.append(str(exc))
+    return model
+
+
+def read_samples(path: Path, origin_abs_ns: int | None) -> list[CounterTrack]:
+    """Counter tracks from samples.csv.gz (absolute epoch ns -> trace-relative ns)."""
+    try:
+        text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise TraceLoadError(path, f"unreadable samples ({exc})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "time_ns" not in reader.fieldnames:
+        raise TraceLoadError(path, "samples file has no time_ns column")
+    series: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+    for row in reader:
+        try:
+            t_abs = int(row["time_ns"])
+        except (TypeError, ValueError):
+            continue
+        t_rel = t_abs - origin_abs_ns if origin_abs_ns is not None else t_abs
+        source = (row.get("source") or "host").strip()
+        for col in SAMPLE_COLUMNS:
+            cell = row.get(col)
+            if not cell:
+                continue
+            try:
+                value = float(cell)
+            except ValueError:
+                continue
+            if math.isfinite(value):
+                ts, vals = series.setdefault((source, col), ([], []))
+                ts.append(t_rel)
+                vals.append(value)
+    tracks = []
+    for (source, col), (ts, vals) in sorted(series.items()):
+        label, unit = SAMPLE_COLUMNS[col]
+        device = int(source[3:]) if source.startswith("gpu") and source[3:].isdigit() else -1
+        name = f"GPU {device} {label}" if device >= 0 else label
+        tracks.append(CounterTrack(name, unit, np.asarray(ts, dtype=np.int64), np.asarray(vals, dtype=np.float64),
+                                   device=device, source="samples"))
+    return tracks

@@ -1,0 +1,11 @@
+"""Errors a user can cause (bad files, bad arguments): one line, never a traceback."""
+from __future__ import annotations
+
+
+class TraceLoadError(Exception):
+    """A trace that cannot be opened.  ``str()`` is one line naming the file and the problem."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = " ".join(str(problem).split())  # always one line
+        super().__init__(f"{self.path}: {self.problem}")

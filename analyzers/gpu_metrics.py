@@ -1,0 +1,174 @@
+"""Per-GPU metrics with the TensorBoard plugin's definitions (METRICS.md).
+
+Window = [first step start, last step end].  GPU Utilization (kernel union /
+window), Est. SM Efficiency (sum of min(blocks per SM, 1) capped at 1,
+integrated / window), Est. Achieved Occupancy (clipped-duration-weighted mean),
+Tensor Core share (by op dtype when shapes were recorded, else by kernel name)
+and the share of kernel time launched by Tensor-Core-eligible ops.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from . import intervals as iv
+from .breakdown import name_mask
+from .categories import Kind
+from .steps import StepTable, cached, launch_pairs, step_table
+from .trace_model import TraceModel
+
+#: kernel-name substrings the TensorBoard plugin took as Tensor Core kernels (torch-tb-profiler tensor_core.py)
+TC_KERNEL_SUBSTRINGS: tuple[str, ...] = (
+    "h884", "s884", "h1688", "s1688", "hmma", "i8816", "16816", "dgrad_1x1_stride_2x2",
+    "first_layer_wgrad_kernel", "conv1x1", "conv2d_c1_k1", "direct_group", "xmma_implicit_gemm",
+    "xmma_sparse_conv", "xmma_warp_specialized_implicit_gemm", "xmma_gemm", "xmma_sparse_gemm", "c1688",
+    # newer cuBLAS / CUTLASS / cuDNN names the plugin missed
+    "tensorop", "_hmma", "wgmma", "gmma", "bf16gemm", "sm80_xmma", "sm90_xmma", "ampere_fp16", "ampere_bf16",
+    "ampere_h", "cutlass_80_tensorop", "cutlass_90_tensorop",
+)
+
+#: ops that can use Tensor Cores (autocast lower-precision list; forward and backward)
+_TC_OP_RE = re.compile(
+    r"(conv|matmul|(^|::|_)mm($|_)|addmm|bmm|baddbmm|addbmm|linear|lstm|gru|rnn|addmv|(^|::)mv$|"
+    r"multi_dot|chain_matmul|prelu|MmBackward|AddmmBackward|BmmBackward|ConvolutionBackward|"
+    r"CudnnConvolution|LinearBackward|MvBackward|_cudnn_rnn|scaled_dot_product|flash_attention|"
+    r"efficient_attention)",
+    re.IGNORECASE,
+)
+_LOW_PRECISION = ("half", "bfloat16", "float16", "bf16", "fp16", "float8", "int8", "qint8", "c10::half")
+
+
+def is_tc_eligible_op(name: str) -> bool:
+    """Conv / matmul / mm / addmm / bmm / linear / baddbmm / RNN ops and their backward ops."""
+    return bool(_TC_OP_RE.search(name)) and not name.startswith(("enumerate(", "ProfilerStep#"))
+
+
+def is_tc_kernel_name(name: str) -> bool:
+    """The plugin's kernel-name test (plus newer names)."""
+    low = name.lower()
+    return any(p.lower() in low for p in TC_KERNEL_SUBSTRINGS)
+
+
+@dataclass
+class GpuMetrics:
+    """One device's figures; None where the trace lacks the needed data."""
+
+    device: int
+    window_ms: float
+    kernel_time_ms: float
+    utilization_pct: float | None
+    sm_efficiency_pct: float | None
+    achieved_occupancy_pct: float | None
+    tensor_core_pct: float | None
+    tensor_core_signal: str  # 'dtype' (op Input type) or 'kernel-name'
+    tc_eligible_pct: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+
+
+def _per_track_key(model: TraceModel, rows: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Times shifted by track so that one interval set can hold every host track."""
+    stride = int(model.end_ns.max()) + 2 if len(model) else 1
+    return model.track_id[rows].astype(np.int64) * stride + times
+
+
+def _kernel_launch_rows(model: TraceModel, kernels: np.ndarray) -> np.ndarray:
+    """Launching host row of each kernel row (-1 when not linked)."""
+    src, dst = launch_pairs(model)
+    launch_of = np.full(len(model), -1, dtype=np.int64)
+    launch_of[dst] = src
+    return launch_of[kernels]
+
+
+def _under_ops(model: TraceModel, op_mask: np.ndarray, launch_rows: np.ndarray) -> np.ndarray:
+    """Whether each launch (host row, -1 = none) happened inside an op of ``op_mask`` on its thread."""
+    ops = np.flatnonzero(op_mask)
+    out = np.zeros(len(launch_rows), dtype=bool)
+    linked = launch_rows >= 0
+    if not len(ops) or not linked.any():
+        return out
+    s, e = iv.union(_per_track_key(model, ops, model.start_ns[ops]), _per_track_key(model, ops, model.end_ns[ops]))
+    lr = launch_rows[linked]
+    out[linked] = iv.point_in(s, e, _per_track_key(model, lr, model.start_ns[lr]))
+    return out
+
+
+def tensor_core_flags(model: TraceModel) -> tuple[np.ndarray, np.ndarray, str]:
+    """Per kernel row (all kernels, model order): (ran on Tensor Cores, launched by an eligible op, signal)."""
+    def compute() -> tuple[np.ndarray, np.ndarray, str]:
+        kernels = model.rows_of_kind(Kind.KERNEL)
+        host_op = np.isin(model.kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION)])
+        eligible_op = host_op & name_mask(model, is_tc_eligible_op)
+        launch = _kernel_launch_rows(model, kernels)
+        eligible = _under_ops(model, eligible_op, launch)
+        by_name = name_mask(model, is_tc_kernel_name)[kernels]
+        # dtype signal: 'Input type' of the eligible ops (present with record_shapes=True)
+        erows = np.flatnonzero(eligible_op)
+        if len(erows) > 20000:  # a sample is enough to know whether shapes were recorded
+            sample = erows[:: max(1, len(erows) // 20000)]
+        else:
+            sample = erows
+        types = [a.get("Input type") for a in model.args_many(sample)] if len(sample) else []
+        if not any(isinstance(t, list) and any(t) for t in types):
+            return by_name, eligible, "kernel-name"
+        low = np.zeros(len(model), dtype=bool)
+        tf32 = bool(model.settings.get("tf32"))
+        all_types = types if len(sample) == len(erows) else [a.get("Input type") for a in model.args_many(erows)]
+        for row, t in zip(erows, all_types):
+            text = " ".join(str(x) for x in t).lower() if isinstance(t, list) else ""
+            cc = _compute_major(model, row)
+            fp32_tc = ("float" in text and "double" not in text and cc >= 8
+                       and (tf32 or "conv" in model.name(row).lower()))  # cuDNN allows TF32 by default
+            if any(p in text for p in _LOW_PRECISION) or fp32_tc:
+                low[row] = True
+        by_dtype = _under_ops(model, eligible_op & low, launch)
+        return by_dtype, eligible, "dtype"
+    return cached(model, "tensor_core_flags", compute)
+
+
+def _compute_major(model: TraceModel, row: int) -> int:
+    majors = [int(p.get("computeMajor", 0) or 0) for p in model.device_properties]
+    return max(majors) if majors else 0
+
+
+def gpu_metrics(model: TraceModel, steps: StepTable | None = None) -> list[GpuMetrics]:
+    """One :class:`GpuMetrics` per device that ran kernels (empty for CPU-only traces)."""
+    steps = steps or step_table(model)
+    kernels = model.rows_of_kind(Kind.KERNEL)
+    if not len(kernels) or not steps.count:
+        return []
+    lo, hi = steps.window_ns
+    window = hi - lo
+    tc_flag, eligible, signal = tensor_core_flags(model)
+    out = []
+    devs = model.device[kernels]
+    for dev in np.unique(devs[devs >= 0]):
+        sel = devs == dev
+        rows = kernels[sel]
+        s, e = iv.clip(model.start_ns[rows], model.end_ns[rows], lo, hi)
+        busy = iv.union_ns(s, e)
+        cs = np.clip(model.start_ns[rows], lo, hi)
+        ce = np.clip(model.end_ns[rows], lo, hi)
+        clipped = (ce - cs).astype(np.float64)
+        ktime = float(clipped.sum())
+        bps = model.blocks_per_sm[rows].astype(np.float64)
+        ok = np.isfinite(bps) & (bps > 0)
+        sm = (iv.weighted_integral(model.start_ns[rows][ok], model.end_ns[rows][ok], np.minimum(bps[ok], 1.0),
+                                   lo, hi, cap=1.0) / window * 100.0) if ok.any() and window > 0 else None
+        occ = model.occupancy_pct[rows].astype(np.float64)
+        ok = np.isfinite(occ) & (occ >= 0) & (clipped > 0)
+        occ_pct = float(np.sum(occ[ok] * clipped[ok]) / clipped[ok].sum()) if ok.any() else None
+        tc = float(clipped[tc_flag[sel]].sum() / ktime * 100.0) if ktime > 0 else None
+        el = float(clipped[eligible[sel]].sum() / ktime * 100.0) if ktime > 0 else None
+        out.append(GpuMetrics(
+            device=int(dev), window_ms=window / 1e6, kernel_time_ms=ktime / 1e6,
+            utilization_pct=busy / window * 100.0 if window > 0 else None,
+            sm_efficiency_pct=sm, achieved_occupancy_pct=occ_pct,
+            tensor_core_pct=tc, tensor_core_signal=signal, tc_eligible_pct=el,
+        ))
+    return out

@@ -1,0 +1,95 @@
+"""GPU idle time per stream with HTA's categories (METRICS.md).
+
+A gap between consecutive GPU ops on a stream is *host wait* when the next op's
+launch call started after the previous op ended (the CPU was late), *kernel
+wait* when it was launched earlier and the gap is short, *other* otherwise.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .categories import Kind
+from .steps import cached, launch_pairs
+from .trace_model import TraceModel
+
+#: gaps shorter than this, with the next op already launched, are kernel-to-kernel wait (HTA default)
+KERNEL_WAIT_MAX_NS = 30
+COLUMNS = ["device", "stream", "gaps", "idle_ms", "host_wait_ms", "kernel_wait_ms", "other_ms"]
+
+
+def gpu_gaps(model: TraceModel, kernel_wait_max_ns: int = KERNEL_WAIT_MAX_NS) -> pd.DataFrame:
+    """One row per gap: device, stream, start_ns, end_ns, dur_ns, category ('host wait'/'kernel wait'/'other')."""
+    def compute() -> pd.DataFrame:
+        rows = model.rows_of_kind(Kind.KERNEL, Kind.MEMCPY, Kind.MEMSET)
+        if len(rows) < 2:
+            return pd.DataFrame(columns=["device", "stream", "start_ns", "end_ns", "dur_ns", "category", "next_row"])
+        track = model.track_id[rows].astype(np.int64)
+        order = np.lexsort((model.start_ns[rows], track))
+        rows, track = rows[order], track[order]
+        end = model.end_ns[rows]
+        # "previous op end" = furthest end so far on the stream (ops can overlap slightly in traces)
+        same = track[1:] == track[:-1]
+        prev_end = _running_max_by_group(end, track)[:-1]
+        nxt = rows[1:]
+        gap_s, gap_e = prev_end, model.start_ns[nxt]
+        keep = same & (gap_e > gap_s)
+        gap_s, gap_e, nxt = gap_s[keep], gap_e[keep], nxt[keep]
+        src, dst = launch_pairs(model)
+        launch_start = np.full(len(model), -1, dtype=np.int64)
+        launch_start[dst] = model.start_ns[src]
+        ls = launch_start[nxt]
+        cat = np.where((ls >= 0) & (ls > gap_s), "host wait",
+                       np.where(gap_e - gap_s < kernel_wait_max_ns, "kernel wait", "other"))
+        return pd.DataFrame({"device": model.device[nxt].astype(np.int64), "stream": model.stream[nxt],
+                             "start_ns": gap_s, "end_ns": gap_e, "dur_ns": gap_e - gap_s, "category": cat,
+                             "next_row": nxt})
+    if kernel_wait_max_ns != KERNEL_WAIT_MAX_NS:
+        return compute()
+    return cached(model, "gpu_gaps", compute)
+
+
+def _running_max_by_group(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Running max of ``values`` restarting at each change of ``group`` (group sorted)."""
+    values = values.astype(np.int64)
+    if not len(values):
+        return values
+    # offset each group so that a plain running max never crosses groups
+    starts = np.r_[True, group[1:] != group[:-1]]
+    gid = np.cumsum(starts) - 1
+    span = int(values.max() - values.min()) + 1
+    shifted = values - values.min() + gid * span
+    return np.maximum.accumulate(shifted) - gid * span + values.min()
+
+
+def idle_time(model: TraceModel) -> pd.DataFrame:
+    """Per stream: gap count and idle ms split into host wait / kernel wait / other."""
+    gaps = gpu_gaps(model)
+    if not len(gaps):
+        return pd.DataFrame(columns=COLUMNS)
+    piv = gaps.pivot_table(index=["device", "stream"], columns="category", values="dur_ns", aggfunc="sum",
+                           fill_value=0)
+    out = pd.DataFrame(index=piv.index)
+    out["gaps"] = gaps.groupby(["device", "stream"]).size()
+    for cat, col in (("host wait", "host_wait_ms"), ("kernel wait", "kernel_wait_ms"), ("other", "other_ms")):
+        out[col] = (piv[cat] if cat in piv.columns else 0) / 1e6
+    out["idle_ms"] = out["host_wait_ms"] + out["kernel_wait_ms"] + out["other_ms"]
+    return out.reset_index()[COLUMNS]
+
+
+def idle_time_summary(model: TraceModel) -> dict[str, Any]:
+    """Totals over all streams (ms and shares of idle time); {} without GPU ops."""
+    df = idle_time(model)
+    if not len(df):
+        return {}
+    idle = float(df["idle_ms"].sum())
+
+    def pct(col: str) -> float | None:
+        return 100.0 * float(df[col].sum()) / idle if idle > 0 else None
+
+    return {"idle_ms": idle, "host_wait_ms": float(df["host_wait_ms"].sum()),
+            "kernel_wait_ms": float(df["kernel_wait_ms"].sum()), "other_ms": float(df["other_ms"].sum()),
+            "host_wait_pct": pct("host_wait_ms"), "kernel_wait_pct": pct("kernel_wait_ms"),
+            "other_pct": pct("other_ms"), "streams": df.to_dict("records")}

@@ -1,0 +1,715 @@
+"""Open any saved PyTorch profiler trace into :class:`TraceModel` objects.
+
+``load_traces(path)`` returns one model per rank (files, TensorBoard log dirs,
+rank folders, run bundles); ``load_trace(path)`` returns the first.  Every
+user mistake surfaces as :class:`TraceLoadError` with a one-line message.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import os
+import re
+from operator import attrgetter
+from pathlib import Path
+from typing import Any, Callable
+
+import msgspec
+import numpy as np
+
+from .categories import DEVICE_KINDS, STEP_PREFIX, Kind, kind_of_category
+from .errors import TraceLoadError
+from .kineto_decode import RawEvents, decode_trace_json
+from .trace_files import TraceSource, read_trace_bytes, resolve
+from .trace_model import NO_ID, CounterTrack, Flows, MemoryEvents, SourceInfo, TraceModel, Tracks
+
+try:  # pandas' C hash table factorizes object arrays ~2x faster than a dict; optional
+    from pandas._libs.hashtable import PyObjectHashTable as _ObjectHashTable
+except ImportError:  # pragma: no cover - other pandas layouts
+    _ObjectHashTable = None
+
+ProgressFn = Callable[[str, float], None]  # (phase, fraction 0..1)
+
+#: |relative time| beyond this (about 115 days) is treated as corrupt
+MAX_ABS_NS = 10**16
+_STREAM_RE = re.compile(r"stream\s*(\d+)", re.IGNORECASE)
+
+
+_CORE_RENAME = {
+    "external_id": "External id", "external_id_old": "external id",
+    "blocks_per_sm": "blocks per SM", "occupancy": "est. achieved occupancy %",
+    "registers": "registers per thread", "shared_memory": "shared memory",
+}
+
+
+class _CoreArgs(msgspec.Struct, rename=_CORE_RENAME, gc=False):
+    """The args analyses need, strictly typed (the fast path)."""
+
+    external_id: int = NO_ID
+    external_id_old: int = NO_ID
+    correlation: int = NO_ID
+    device: int = NO_ID
+    stream: int = NO_ID
+    blocks_per_sm: float = math.nan
+    occupancy: float = math.nan
+    registers: int = NO_ID
+    shared_memory: int = NO_ID
+    grid: tuple[int, ...] = ()
+    block: tuple[int, ...] = ()
+    bytes: int = NO_ID
+
+
+class _LooseCoreArgs(msgspec.Struct, rename=_CORE_RENAME):
+    """The same args with any JSON type (the slow path for odd producers)."""
+
+    external_id: Any = None
+    external_id_old: Any = None
+    correlation: Any = None
+    device: Any = None
+    stream: Any = None
+    blocks_per_sm: Any = None
+    occupancy: Any = None
+    registers: Any = None
+    shared_memory: Any = None
+    grid: Any = None
+    block: Any = None
+    bytes: Any = None
+
+
+class _MemArgs(msgspec.Struct, rename={
+    "nbytes": "Bytes", "addr": "Addr", "device_type": "Device Type", "device_id": "Device Id",
+    "total_allocated": "Total Allocated", "total_reserved": "Total Reserved",
+}):
+    nbytes: int = 0
+    addr: int = 0
+    device_type: int = 0
+    device_id: int = -1
+    total_allocated: int = -1
+    total_reserved: int = -1
+
+
+_core_decoder = msgspec.json.Decoder(list[_CoreArgs])
+_loose_core_one = msgspec.json.Decoder(_LooseCoreArgs | None)
+_CORE_CHUNK = 20_000
+_mem_decoder = msgspec.json.Decoder(list[_MemArgs | None])
+_mem_one = msgspec.json.Decoder(_MemArgs | None)
+
+
+# ----------------------------------------------------------------------------- public API
+def load_traces(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> list[TraceModel]:
+    """Load every rank behind ``path``; raise TraceLoadError on bad input."""
+    source = resolve(path)
+    if source.format == "run-bundle":
+        from .bundle_reader import load_bundle  # local import: bundle_reader imports this module
+
+        return [load_bundle(source, progress)]
+    models = []
+    for index, file in enumerate(source.files):
+        def sub_progress(phase: str, frac: float, i: int = index) -> None:
+            if progress:
+                progress(phase, (i + frac) / len(source.files))
+        model = load_file(file, source.format, sub_progress)
+        if model.rank is None:
+            model.rank = index if len(source.files) > 1 else 0
+        models.append(model)
+    if len(models) > 1:
+        models.sort(key=lambda m: (m.rank if m.rank is not None else 1 << 30))
+    return models
+
+
+def load_trace(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> TraceModel:
+    """Load the trace behind ``path`` (the first rank when there are several)."""
+    return load_traces(path, progress)[0]
+
+
+def load_file(path: Path, fmt: str = "kineto-json", progress: ProgressFn | None = None) -> TraceModel:
+    """Load one trace file into a model."""
+    if progress:
+        progress("reading", 0.0)
+    data = read_trace_bytes(path)
+    if progress:
+        progress("parsing", 0.1)
+    raw = decode_trace_json(path, data)
+    del data
+    if progress:
+        progress("building", 0.6)
+    try:
+        model = build_model(raw, SourceInfo(str(path), fmt))
+    except (OverflowError,) as exc:  # defensive: odd values that slipped through
+        raise TraceLoadError(path, f"unusable trace data ({exc})") from None
+    if progress:
+        progress("done", 1.0)
+    return model
+
+
+# ----------------------------------------------------------------------------- building
+def _factorize(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Codes and uniques of a Python list (strings, ints or a mix)."""
+    if _ObjectHashTable is not None and values:
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+        uniques, codes = _ObjectHashTable(1024).factorize(arr)
+        return codes.astype(np.int64, copy=False), list(uniques)
+    index: dict[Any, int] = {}
+    setdefault = index.setdefault
+    codes = np.fromiter((setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
+    return codes, list(index)
+
+
+def _norm_label(value: Any) -> Any:
+    """'25738' -> 25738 so that string and int pids/tids of one thread agree."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit() and len(text) < 19:
+            return int(text)
+        return text
+    return value
+
+
+def _normalized_codes(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    codes, uniques = _factorize(values)
+    norm = [_norm_label(u) for u in uniques]
+    remap_codes, norm_uniques = _factorize(norm)
+    return remap_codes[codes] if len(codes) else codes, norm_uniques
+
+
+def _stream_of(tid: Any) -> int:
+    if isinstance(tid, int):
+        return tid
+    m = _STREAM_RE.search(str(tid))
+    return int(m.group(1)) if m else NO_ID
+
+
+def _int_or(value: Any, default: int) -> int:
+    if isinstance(value, bool) or value is None:
+        return default
+    if isinstance(value, int):
+        return value if -(1 << 62) < value < (1 << 62) else default
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return default
+    return default
+
+
+def build_model(raw: RawEvents, source: SourceInfo) -> TraceModel:
+    """Turn decoded events into the columnar model."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(raw, source)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
+    warnings: list[str] = []
+    if raw.dropped:
+        warnings.append(f"{raw.dropped} entries of traceEvents were not event objects and were skipped")
+    n = len(raw)
+    ph_codes, ph_uniques = _factorize(raw.ph)
+    ph_index = {p: i for i, p in enumerate(ph_uniques)}
+
+    def ph_mask(*phs: str) -> np.ndarray:
+        ids = [ph_index[p] for p in phs if p in ph_index]
+        if not ids:
+            return np.zeros(n, dtype=bool)
+        return np.isin(ph_codes, ids)
+
+    ts = np.asarray(raw.ts, dtype=np.float64) if n else np.empty(0)
+    dur = np.asarray(raw.dur, dtype=np.float64) if n else np.empty(0)
+    timed = ph_mask("X", "i", "I", "C", "s", "f", "t") & np.isfinite(ts) & (np.abs(ts) < 1e17)
+    origin_us = float(ts[timed].min()) if timed.any() else 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        rel_ns_f = np.rint((ts - origin_us) * 1000.0)
+        dur_ns_f = np.rint(dur * 1000.0)
+    time_ok = timed & (np.abs(rel_ns_f) < MAX_ABS_NS)
+    rel_ns = np.where(time_ok, rel_ns_f, 0).astype(np.int64)
+
+    x_all = ph_mask("X")
+    x_ok = x_all & time_ok & np.isfinite(dur_ns_f) & (dur_ns_f >= 0) & (dur_ns_f < MAX_ABS_NS)
+    bad_x = int(x_all.sum() - x_ok.sum())
+    if bad_x:
+        warnings.append(f"{bad_x} complete events with missing, negative or absurd ts/dur were skipped")
+    x_rows = np.flatnonzero(x_ok)
+
+    name_codes, name_uniques = _factorize(raw.name)
+    cat_codes, cat_uniques = _factorize(raw.cat)
+    strings: list[str] = [str(s) for s in name_uniques]
+    string_index = {s: i for i, s in enumerate(strings)}
+    cat_to_string = np.empty(len(cat_uniques), dtype=np.int32)
+    for i, c in enumerate(cat_uniques):
+        c = str(c)
+        if c not in string_index:
+            string_index[c] = len(strings)
+            strings.append(c)
+        cat_to_string[i] = string_index[c]
+    kind_lut = np.array([int(kind_of_category(str(c))) for c in cat_uniques] or [0], dtype=np.int8)
+
+    pid_codes, pid_uniques = _normalized_codes(raw.pid)
+    tid_codes, tid_uniques = _normalized_codes(raw.tid)
+    n_tid = max(len(tid_uniques), 1)
+    pair_key = pid_codes * n_tid + tid_codes if n else np.empty(0, dtype=np.int64)
+
+    # ---------------- slices
+    x_kind = kind_lut[cat_codes[x_rows]] if len(x_rows) else np.empty(0, dtype=np.int8)
+    x_track_keys, x_track = np.unique(pair_key[x_rows], return_inverse=True) if len(x_rows) else (
+        np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    x_track = x_track.reshape(-1)
+    n_tracks = len(x_track_keys)
+    track_pid = [pid_uniques[int(k) // n_tid] for k in x_track_keys]
+    track_tid = [tid_uniques[int(k) % n_tid] for k in x_track_keys]
+    device_kind_ids = np.array(sorted(int(k) for k in DEVICE_KINDS), dtype=np.int8)
+    track_is_device = np.zeros(n_tracks, dtype=bool)
+    if len(x_rows):
+        track_is_device[np.unique(x_track[np.isin(x_kind, device_kind_ids)])] = True
+
+    start_ns = rel_ns[x_rows]
+    dur_ns = dur_ns_f[x_rows].astype(np.int64)
+    core = _decode_core_args(raw.args, x_rows, x_kind)
+
+    track_device = np.full(n_tracks, -1, dtype=np.int32)
+    track_stream = np.full(n_tracks, -1, dtype=np.int64)
+    for t in np.flatnonzero(track_is_device):
+        pid, tid = track_pid[t], track_tid[t]
+        rows_t = np.flatnonzero(x_track == t)
+        arg_dev = core["device"][rows_t]
+        arg_dev = arg_dev[arg_dev >= 0]
+        track_device[t] = int(arg_dev[0]) if len(arg_dev) else (pid if isinstance(pid, int) and 0 <= pid < 4096 else 0)
+        arg_stream = core["stream"][rows_t]
+        arg_stream = arg_stream[arg_stream >= 0]
+        track_stream[t] = int(arg_stream[0]) if len(arg_stream) else _stream_of(tid)
+
+    # order: by start, parents (longer) first
+    order = np.lexsort((-dur_ns, start_ns)) if len(x_rows) else np.empty(0, dtype=np.int64)
+    rows_sorted = x_rows[order]
+    start_ns = start_ns[order]
+    dur_ns = dur_ns[order]
+    track_id = x_track[order].astype(np.int32)
+    kind = x_kind[order]
+    for key in core:
+        if key != "warnings":
+            core[key] = core[key][order]
+    device = np.where(track_is_device[track_id], track_device[track_id], -1).astype(np.int16)
+    stream = np.where(track_is_device[track_id], track_stream[track_id], -1).astype(np.int64)
+    depth = _nesting_depth(track_id, start_ns, dur_ns)
+
+    # ---------------- metadata events (names, sort order)
+    proc_names, thread_names, proc_sort, thread_sort = _metadata(raw, ph_mask("M"), pid_codes, pid_uniques,
+                                                                 tid_codes, tid_uniques)
+    tracks = Tracks(
+        pid=track_pid,
+        tid=track_tid,
+        process_name=[proc_names.get(p, "") for p in track_pid],
+        thread_name=[thread_names.get((p, t), "") for p, t in zip(track_pid, track_tid)],
+        device=track_device,
+        stream=track_stream,
+        is_device=track_is_device,
+        sort_index=_track_order(track_pid, track_tid, track_is_device, track_device, track_stream,
+                                proc_sort, thread_sort),
+    )
+
+    # ---------------- flows (launch -> GPU work by correlation; forward -> backward from s/f events)
+    flows = _flows(kind, core["correlation"], raw, ph_mask, cat_codes, cat_uniques, rel_ns, pair_key,
+                   x_track_keys, track_id, start_ns, raw_ids=raw.id)
+
+    # ---------------- memory instants
+    memory = _memory(raw, name_codes, name_uniques, ph_mask("i", "I") & time_ok, rel_ns)
+    counters = _counters(raw, ph_mask("C") & time_ok, rel_ns)
+
+    meta = dict(raw.metadata)
+    device_props = meta.pop("deviceProperties", None)
+    device_props = [p for p in device_props if isinstance(p, dict)] if isinstance(device_props, list) else []
+    dist = meta.get("distributedInfo")
+    rank = world = None
+    if isinstance(dist, dict):
+        r, w = dist.get("rank"), dist.get("world_size")
+        rank = r if isinstance(r, int) and not isinstance(r, bool) else None
+        world = w if isinstance(w, int) and not isinstance(w, bool) else None
+        if isinstance(dist.get("pg_config"), list):  # can be huge (one entry per group, all ranks)
+            dist = {k: v for k, v in dist.items() if k != "pg_config"}
+            meta["distributedInfo"] = dist
+    base = meta.get("baseTimeNanoseconds")
+    if isinstance(base, (int, float)) and not isinstance(base, bool) and math.isfinite(base) and base > 0:
+        origin_abs = int(base) + int(round(origin_us * 1000))
+    elif origin_us > 1e14:  # absolute epoch microseconds (older traces)
+        origin_abs = int(round(origin_us * 1000))
+    else:
+        origin_abs = None
+
+    cats_present = {str(c) for c in cat_uniques}
+    source.schema = "new" if cats_present & {"cpu_op", "cuda_runtime", "kernel", "user_annotation"} else (
+        "old" if cats_present & {"Operator", "Runtime", "Kernel"} else "unknown")
+
+    args_all = np.empty(n, dtype=object)
+    args_all[:] = raw.args
+    args_raw = args_all[rows_sorted]
+    del args_all
+    model = TraceModel(
+        source=source,
+        strings=strings,
+        start_ns=start_ns,
+        dur_ns=dur_ns,
+        name_id=name_codes[rows_sorted].astype(np.int32),
+        cat_id=cat_to_string[cat_codes[rows_sorted]] if len(rows_sorted) else np.empty(0, dtype=np.int32),
+        kind=kind.astype(np.int8),
+        track_id=track_id,
+        device=device,
+        stream=stream,
+        depth=depth,
+        correlation=core["correlation"],
+        external_id=core["external_id"],
+        blocks_per_sm=core["blocks_per_sm"],
+        occupancy_pct=core["occupancy"],
+        registers_per_thread=core["registers"],
+        shared_mem_bytes=core["shared_memory"],
+        grid_blocks=core["grid"],
+        block_threads=core["block"],
+        bytes=core["bytes"],
+        args_raw=args_raw,
+        tracks=tracks,
+        flows=flows,
+        memory=memory,
+        counters=counters,
+        device_properties=device_props,
+        metadata=meta,
+        rank=rank,
+        world_size=world,
+        origin_abs_ns=origin_abs,
+        warnings=warnings + core["warnings"],
+        raw_event_count=n,
+    )
+    if n and not len(model) and not len(memory) and not counters:
+        pass  # an odd but well-formed trace: the report says there is nothing to show
+    return model
+
+
+class _IdArgs(msgspec.Struct, rename=_CORE_RENAME, gc=False):
+    """Just the ids (CPU ops, annotations, runtime calls): cheaper to decode than _CoreArgs."""
+
+    external_id: int = NO_ID
+    external_id_old: int = NO_ID
+    correlation: int = NO_ID
+
+
+_id_decoder = msgspec.json.Decoder(list[_IdArgs])
+_GPU_KINDS = np.array([int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET), int(Kind.GPU_USER_ANNOTATION)],
+                      dtype=np.int8)
+_ID_KINDS = np.array([int(Kind.CPU_OP), int(Kind.USER_ANNOTATION), int(Kind.RUNTIME), int(Kind.DRIVER),
+                      int(Kind.SYNC)], dtype=np.int8)
+
+
+def _decode_core_args(all_args: list[Any], x_rows: np.ndarray, x_kind: np.ndarray) -> dict[str, Any]:
+    """Typed columns (per slice, in x_rows order) from the args that analyses need.
+
+    Host slices only need their ids; GPU slices need the kernel columns too.
+    Each group is decoded in chunks with one strict msgspec call per chunk; a
+    chunk with oddly typed values (hex strings, 'grid(100,)') is redone
+    leniently, row by row.
+    """
+    m = len(x_rows)
+    cols: dict[str, Any] = {
+        "external_id": np.full(m, NO_ID, dtype=np.int64),
+        "correlation": np.full(m, NO_ID, dtype=np.int64),
+        "device": np.full(m, NO_ID, dtype=np.int64),
+        "stream": np.full(m, NO_ID, dtype=np.int64),
+        "blocks_per_sm": np.full(m, np.nan, dtype=np.float32),
+        "occupancy": np.full(m, np.nan, dtype=np.float32),
+        "registers": np.full(m, NO_ID, dtype=np.int32),
+        "shared_memory": np.full(m, NO_ID, dtype=np.int64),
+        "grid": np.full(m, NO_ID, dtype=np.int64),
+        "block": np.full(m, NO_ID, dtype=np.int64),
+        "bytes": np.full(m, NO_ID, dtype=np.int64),
+        "warnings": [],
+    }
+    bad = 0
+    for positions, decoder, full in (
+        (np.flatnonzero(np.isin(x_kind, _ID_KINDS)), _id_decoder, False),
+        (np.flatnonzero(np.isin(x_kind, _GPU_KINDS)), _core_decoder, True),
+    ):
+        if not len(positions):
+            continue
+        raws = [all_args[i] for i in x_rows[positions]]
+        parsed: list[Any] = []
+        for lo in range(0, len(raws), _CORE_CHUNK):
+            chunk = raws[lo:lo + _CORE_CHUNK]
+            blob = b"[" + b",".join(r if r is not None else b"{}" for r in chunk) + b"]"
+            try:
+                parsed.extend(decoder.decode(blob))
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                for r in chunk:
+                    args, ok = _loose_core_args(r)
+                    parsed.append(args)
+                    bad += not ok
+        k = len(parsed)
+
+        def column(attr: str, dtype: Any) -> np.ndarray:
+            return np.fromiter(map(attrgetter(attr), parsed), dtype=dtype, count=k)
+
+        ext = column("external_id", np.int64)
+        cols["external_id"][positions] = np.where(ext >= 0, ext, column("external_id_old", np.int64))
+        cols["correlation"][positions] = column("correlation", np.int64)
+        if not full:
+            continue
+        cols["device"][positions] = column("device", np.int64)
+        cols["stream"][positions] = column("stream", np.int64)
+        cols["blocks_per_sm"][positions] = column("blocks_per_sm", np.float64)
+        cols["occupancy"][positions] = column("occupancy", np.float64)
+        cols["registers"][positions] = np.clip(column("registers", np.int64), -1, 2**31 - 1)
+        cols["shared_memory"][positions] = column("shared_memory", np.int64)
+        cols["bytes"][positions] = column("bytes", np.int64)
+        with_grid = [i for i, a in enumerate(parsed) if a.grid]
+        if with_grid:
+            cols["grid"][positions[with_grid]] = [_product(parsed[i].grid) for i in with_grid]
+            cols["block"][positions[with_grid]] = [_product(parsed[i].block) for i in with_grid]
+    if bad:
+        cols["warnings"].append(f"{bad} events had args of unexpected types (ignored for analysis)")
+    return cols
+
+
+def _loose_core_args(raw: Any) -> tuple[_CoreArgs, bool]:
+    """Strict args from one raw JSON object with odd types; (args, all values usable)."""
+    if raw is None:
+        return _CoreArgs(), True
+    try:
+        loose = _loose_core_one.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _CoreArgs(), False
+    if loose is None:
+        return _CoreArgs(), True
+    out = _CoreArgs()
+    ok = True
+    for field_name in _CoreArgs.__struct_fields__:
+        value = getattr(loose, field_name)
+        if value is None:
+            continue
+        if field_name in ("grid", "block"):
+            if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                setattr(out, field_name, tuple(value))
+            else:
+                ok = False
+            continue
+        as_float = field_name in ("blocks_per_sm", "occupancy")
+        number = _coerce_number(value, as_float)
+        if number is None or not (-(2**62) < number < 2**62):
+            ok = False
+            continue
+        setattr(out, field_name, number)
+    return out, ok
+
+
+def _coerce_number(value: Any, as_float: bool) -> int | float | None:
+    """A number from an odd arg value ('0x0', '2560', 3.0); None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return value if as_float else int(value)
+    if isinstance(value, str):
+        try:
+            return float(value) if as_float else int(value, 0)
+        except ValueError:
+            return None
+    return value if isinstance(value, int) else None
+
+
+def _product(dims: tuple[int, ...]) -> int:
+    """Product of up to three grid/block dims; -1 when absent or absurd."""
+    out = 1
+    for d in dims[:3]:
+        if d < 0 or d > 1 << 31:
+            return NO_ID
+        out *= d
+    return out if dims else NO_ID
+
+
+def _nesting_depth(track_id: np.ndarray, start_ns: np.ndarray, dur_ns: np.ndarray) -> np.ndarray:
+    """Depth of each slice inside its track: open enclosing slices at its start (vectorised)."""
+    m = len(start_ns)
+    if not m:
+        return np.empty(0, dtype=np.int16)
+    end_ns = start_ns + dur_ns
+    span = int(max(end_ns.max(), 0) - min(start_ns.min(), 0)) + 2
+    base = int(min(start_ns.min(), 0))
+    if span * (int(track_id.max()) + 1) >= 2**62:
+        raise ValueError("trace time span too large")
+    tkey = track_id.astype(np.int64) * span
+    skey = tkey + (start_ns - base)
+    ekey = tkey + (end_ns - base)
+    by_start = np.lexsort((-dur_ns, skey))
+    rank = np.empty(m, dtype=np.int64)
+    rank[by_start] = np.arange(m)
+    # starts before me on my track = my rank - index of my track's first start
+    first_of_track = np.searchsorted(skey[by_start], tkey, side="left")
+    starts_before = rank - first_of_track
+    ends_sorted = np.sort(ekey)
+    ends_before = np.searchsorted(ends_sorted, skey, side="right") - np.searchsorted(ends_sorted, tkey, side="left")
+    ends_before -= (dur_ns == 0)  # my own end counted when I have zero length
+    depth = starts_before - ends_before
+    return np.clip(depth, 0, 32767).astype(np.int16)
+
+
+def _track_order(pids: list[Any], tids: list[Any], is_device: np.ndarray, device: np.ndarray, stream: np.ndarray,
+                 proc_sort: dict[Any, int], thread_sort: dict[tuple[Any, Any], int]) -> np.ndarray:
+    """Rank of each track for display: host processes and threads first (main thread on top), then GPU streams."""
+    def key(i: int) -> tuple:
+        if is_device[i]:
+            return (1, int(device[i]), int(stream[i]), "")
+        pid, tid = pids[i], tids[i]
+        return (0, proc_sort.get(pid, pid if isinstance(pid, int) else 1 << 40), 0 if pid == tid else 1,
+                thread_sort.get((pid, tid), 0), str(tid))
+    keys = [key(i) for i in range(len(pids))]
+    order = sorted(range(len(pids)), key=lambda i: keys[i])
+    rank = np.empty(len(pids), dtype=np.int64)
+    rank[order] = np.arange(len(pids))
+    return rank
+
+
+def _metadata(raw: RawEvents, mask: np.ndarray, pid_codes: np.ndarray, pid_uniques: list[Any],
+              tid_codes: np.ndarray, tid_uniques: list[Any]) -> tuple[dict, dict, dict, dict]:
+    proc_names: dict[Any, str] = {}
+    thread_names: dict[tuple[Any, Any], str] = {}
+    proc_sort: dict[Any, int] = {}
+    thread_sort: dict[tuple[Any, Any], int] = {}
+    for i in np.flatnonzero(mask):
+        a = raw.args[i]
+        if a is None:
+            continue
+        try:
+            args = msgspec.json.decode(a)
+        except msgspec.DecodeError:
+            continue
+        if not isinstance(args, dict):
+            continue
+        pid, tid = pid_uniques[pid_codes[i]], tid_uniques[tid_codes[i]]
+        name = raw.name[i]
+        if name == "process_name":
+            proc_names[pid] = str(args.get("name", ""))[:200]
+        elif name == "thread_name":
+            thread_names[(pid, tid)] = str(args.get("name", "")).strip()[:200]
+        elif name == "process_sort_index":
+            proc_sort[pid] = _int_or(args.get("sort_index"), 0)
+        elif name == "thread_sort_index":
+            thread_sort[(pid, tid)] = _int_or(args.get("sort_index"), 0)
+    return proc_names, thread_names, proc_sort, thread_sort
+
+
+def _flows(kind: np.ndarray, correlation: np.ndarray, raw: RawEvents, ph_mask: Callable[..., np.ndarray],
+           cat_codes: np.ndarray, cat_uniques: list[Any], rel_ns: np.ndarray, pair_key: np.ndarray,
+           track_keys: np.ndarray, track_id: np.ndarray, start_ns: np.ndarray, raw_ids: list[Any]) -> Flows:
+    src_parts, dst_parts, kind_parts = [], [], []
+    # launch flows: runtime/driver call and GPU work sharing a correlation id
+    host = np.flatnonzero(np.isin(kind, [int(Kind.RUNTIME), int(Kind.DRIVER)]) & (correlation >= 0))
+    gpu = np.flatnonzero(np.isin(kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)]) & (correlation >= 0))
+    if len(host) and len(gpu):
+        h_order = host[np.argsort(correlation[host], kind="stable")]
+        h_corr = correlation[h_order]
+        pos = np.searchsorted(h_corr, correlation[gpu])
+        pos_c = np.minimum(pos, len(h_corr) - 1)
+        hit = h_corr[pos_c] == correlation[gpu]
+        src_parts.append(h_order[pos_c[hit]])
+        dst_parts.append(gpu[hit])
+        kind_parts.append(np.full(int(hit.sum()), Flows.LAUNCH, dtype=np.int8))
+    # forward -> backward flows: bind each end to the slice starting at its timestamp on its track
+    fb_cats = [i for i, c in enumerate(cat_uniques) if str(c) == "fwdbwd"]
+    if fb_cats and len(start_ns):
+        fb = np.flatnonzero(ph_mask("s", "f") & np.isin(cat_codes, fb_cats))
+        ends: dict[Any, dict[str, int]] = {}
+        span = int(start_ns.max()) - min(int(start_ns.min()), 0) + 2
+        slice_key = track_id.astype(np.int64) * span + start_ns
+        key_order = np.argsort(slice_key, kind="stable")
+        sorted_keys = slice_key[key_order]
+        t = np.minimum(np.searchsorted(track_keys, pair_key[fb]), max(len(track_keys) - 1, 0))
+        on_track = track_keys[t] == pair_key[fb] if len(track_keys) else np.zeros(len(fb), dtype=bool)
+        k = t.astype(np.int64) * span + rel_ns[fb]
+        p = np.minimum(np.searchsorted(sorted_keys, k), len(sorted_keys) - 1)
+        found = on_track & (sorted_keys[p] == k)
+        for i, row in zip(fb[found].tolist(), key_order[p[found]].tolist()):
+            ends.setdefault(raw_ids[i], {})[raw.ph[i]] = row
+        pairs = [(e["s"], e["f"]) for e in ends.values() if "s" in e and "f" in e]
+        if pairs:
+            src_parts.append(np.array([p[0] for p in pairs], dtype=np.int64))
+            dst_parts.append(np.array([p[1] for p in pairs], dtype=np.int64))
+            kind_parts.append(np.full(len(pairs), Flows.FWD_BWD, dtype=np.int8))
+    if not src_parts:
+        return Flows(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8))
+    return Flows(np.concatenate(src_parts).astype(np.int64), np.concatenate(dst_parts).astype(np.int64),
+                 np.concatenate(kind_parts))
+
+
+def _memory(raw: RawEvents, name_codes: np.ndarray, name_uniques: list[Any], instant_mask: np.ndarray,
+            rel_ns: np.ndarray) -> MemoryEvents:
+    mem_name = [i for i, s in enumerate(name_uniques) if s == "[memory]"]
+    rows = np.flatnonzero(instant_mask & np.isin(name_codes, mem_name)) if mem_name else np.empty(0, dtype=np.int64)
+    raws = [raw.args[i] for i in rows]
+    parsed: list[_MemArgs | None]
+    if raws:
+        blob = b"[" + b",".join(r if r is not None else b"null" for r in raws) + b"]"
+        try:
+            parsed = _mem_decoder.decode(blob)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            parsed = []
+            for r in raws:
+                try:
+                    parsed.append(_mem_one.decode(r) if r is not None else None)
+                except (msgspec.ValidationError, msgspec.DecodeError):
+                    parsed.append(None)
+    else:
+        parsed = []
+    keep = [i for i, a in enumerate(parsed) if a is not None and abs(a.nbytes) < 2**62]
+    sel = [parsed[i] for i in keep]
+    ts_ns = rel_ns[rows[keep]] if keep else np.empty(0, dtype=np.int64)
+    order = np.argsort(ts_ns, kind="stable")
+
+    def col(getter: Callable[[_MemArgs], int], dtype: Any) -> np.ndarray:
+        vals = [getter(a) for a in sel]
+        clipped = [v if isinstance(v, int) and -(2**62) < v < 2**62 else -1 for v in vals]
+        return np.asarray(clipped, dtype=np.int64)[order].astype(dtype) if clipped else np.empty(0, dtype=dtype)
+
+    return MemoryEvents(
+        ts_ns=ts_ns[order],
+        bytes=col(lambda a: a.nbytes, np.int64),
+        addr=col(lambda a: a.addr, np.int64),
+        device_type=col(lambda a: a.device_type if 0 <= a.device_type < 100 else -1, np.int8),
+        device_id=col(lambda a: a.device_id if -1 <= a.device_id < 30000 else -1, np.int16),
+        total_allocated_bytes=col(lambda a: a.total_allocated, np.int64),
+        total_reserved_bytes=col(lambda a: a.total_reserved, np.int64),
+    )
+
+
+def _counters(raw: RawEvents, mask: np.ndarray, rel_ns: np.ndarray) -> list[CounterTrack]:
+    series: dict[str, tuple[list[int], list[float]]] = {}
+    for i in np.flatnonzero(mask):
+        a = raw.args[i]
+        if a is None:
+            continue
+        try:
+            args = msgspec.json.decode(a)
+        except msgspec.DecodeError:
+            continue
+        if not isinstance(args, dict):
+            continue
+        for key, value in args.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                name = f"{raw.name[i]} {key}" if len(args) > 1 else str(raw.name[i] or key)
+                ts_list, val_list = series.setdefault(name, ([], []))
+                ts_list.append(int(rel_ns[i]))
+                val_list.append(float(value))
+    out = []
+    for name, (t, v) in series.items():
+        order = np.argsort(np.asarray(t, dtype=np.int64), kind="stable")
+        out.append(CounterTrack(name, "", np.asarray(t, dtype=np.int64)[order], np.asarray(v)[order]))
+    return out
+
+
+def has_steps(model: TraceModel) -> bool:
+    """True when the trace has ``ProfilerStep#N`` ranges."""
+    return model.string_id(STEP_PREFIX) >= 0 or len(model.rows_named(STEP_PREFIX)) > 0
+
+
+__all__ = ["load_traces", "load_trace", "load_file", "build_model", "TraceLoadError", "TraceSource", "has_steps"]

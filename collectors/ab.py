@@ -1,0 +1,173 @@
+"""A/B runs: baseline (A) and fixed (B) configurations interleaved, speedup with a bootstrap CI.
+
+Each round runs A in one child, then B in another (A B A B ...), so slow
+drift of a noisy machine hits both sides alike.  Round 1 records a profiled
+bundle per side (``NAME-A``, ``NAME-B``); later rounds only time steps
+(their throw-away bundles go to a temporary folder).  The speedup is
+median(A step times) / median(B step times) over all rounds, with a seeded
+percentile bootstrap 95 % interval that resamples each side's step times.
+This module imports neither torch nor Qt.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from analyzers.knobs import format_assignment, validate
+from collectors import bundle as bundle_mod
+from collectors.runner import DEFAULT_TIMEOUT_S, ProgressFn, RunResult, precheck, run_workload
+from collectors.workload_ref import resolve
+
+
+@dataclass
+class SideResult:
+    """One side of an A/B comparison."""
+
+    label: str
+    settings: dict[str, Any]
+    bundle: str | None = None
+    step_ms: list[float] = field(default_factory=list)
+    round_medians_ms: list[float] = field(default_factory=list)
+
+    @property
+    def median_step_ms(self) -> float | None:
+        return float(np.median(self.step_ms)) if self.step_ms else None
+
+    @property
+    def mean_step_ms(self) -> float | None:
+        return float(np.mean(self.step_ms)) if self.step_ms else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["median_step_ms"] = self.median_step_ms
+        d["mean_step_ms"] = self.mean_step_ms
+        d["count"] = len(self.step_ms)
+        return d
+
+
+@dataclass
+class ABResult:
+    """The A/B outcome; ``to_dict()`` is what ``torchscope ab --json`` prints."""
+
+    workload: str
+    fix: dict[str, Any]
+    a: SideResult
+    b: SideResult
+    rounds: int
+    speedup: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    status: str = "ok"  # "ok" | "failed" | "timeout" | "cancelled"
+    error: str | None = None
+    seed: int = 0
+    bootstrap_resamples: int = 0
+
+    @property
+    def significant(self) -> bool:
+        """Whether the 95 % interval excludes 1 (a real change either way)."""
+        return self.ci_low is not None and (self.ci_low > 1.0 or (self.ci_high or 0) < 1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workload": self.workload, "fix": self.fix, "rounds": self.rounds,
+                "a": self.a.to_dict(), "b": self.b.to_dict(), "speedup": self.speedup,
+                "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_level": 0.95,
+                "significant": self.significant, "status": self.status, "error": self.error,
+                "seed": self.seed, "bootstrap_resamples": self.bootstrap_resamples,
+                "method": "interleaved A/B children; speedup = median_A / median_B; "
+                          "percentile bootstrap over pooled timed steps of each side"}
+
+
+def bootstrap_speedup_ci(a_ms: Sequence[float], b_ms: Sequence[float], resamples: int = 2000,
+                         seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """(median(a)/median(b), low, high): percentile bootstrap resampling each side independently."""
+    a = np.asarray(a_ms, dtype=float)
+    b = np.asarray(b_ms, dtype=float)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("both sides need timed steps")
+    rng = np.random.default_rng(seed)
+    med_a = np.median(a[rng.integers(0, a.size, (resamples, a.size))], axis=1)
+    med_b = np.median(b[rng.integers(0, b.size, (resamples, b.size))], axis=1)
+    ratios = med_a / med_b
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(ratios, [tail, 100.0 - tail])
+    return float(np.median(a) / np.median(b)), float(low), float(high)
+
+
+def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Mapping[str, Any],
+           rounds: int = 3, out_dir: str = "runs", timeout_s: float = DEFAULT_TIMEOUT_S,
+           on_progress: ProgressFn | None = None, cancel: threading.Event | None = None, *,
+           name: str | None = None, workload_args: Sequence[str] = (), device: str = "auto",
+           warmup_steps: int = 3, profile_steps: int = 3, timed_steps: int = 20,
+           seed: int = 0, resamples: int = 2000) -> ABResult:
+    """Run A (``base_settings``) and B (``base_settings`` + ``fix_settings``) interleaved ``rounds`` times.
+
+    ``timeout_s`` applies to each child.  Progress events get ``side`` ("A"/"B")
+    and ``round`` keys.  Raises KnobError/WorkloadRefError for user errors.
+    """
+    if rounds < 1:
+        raise ValueError("rounds must be >= 1")
+    ref = resolve(workload_ref)
+    base = validate(base_settings)
+    fix = validate(fix_settings)
+    if not fix:
+        raise ValueError("an A/B run needs at least one --fix KNOB=VALUE")
+    both = {**base, **fix}
+    precheck(base, device)
+    precheck(both, device)
+    name = name or bundle_mod.default_name(ref.name)
+    result = ABResult(workload=workload_ref, fix=fix, a=SideResult("A", base), b=SideResult("B", both),
+                      rounds=rounds, seed=seed)
+    scratch = tempfile.mkdtemp(prefix="torchscope-ab-")
+    try:
+        for rnd in range(rounds):
+            for side in (result.a, result.b):
+                def relay(event: dict[str, Any], side: str = side.label, rnd: int = rnd) -> None:
+                    if on_progress is not None:
+                        on_progress({**event, "side": side, "round": rnd + 1, "rounds": rounds})
+                first = rnd == 0
+                run: RunResult = run_workload(
+                    workload_ref, side.settings, out_dir if first else scratch, timeout_s, relay, cancel,
+                    name=f"{name}-{side.label}" if first else f"r{rnd}-{side.label}",
+                    workload_args=workload_args, device=device, warmup_steps=warmup_steps,
+                    profile_steps=profile_steps, timed_steps=timed_steps, profile=first, sample=first)
+                if first:
+                    side.bundle = run.bundle_path
+                if run.status != "ok":
+                    result.status = run.status
+                    where = f"side {side.label} ({_describe(side.settings)}), round {rnd + 1}"
+                    result.error = f"{where}: {run.error}"
+                    return result
+                side.step_ms.extend(run.step_times_ms)
+                side.round_medians_ms.append(float(np.median(run.step_times_ms)))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result.speedup, result.ci_low, result.ci_high = bootstrap_speedup_ci(
+        result.a.step_ms, result.b.step_ms, resamples=resamples, seed=seed)
+    result.bootstrap_resamples = resamples
+    return result
+
+
+def _describe(settings: Mapping[str, Any]) -> str:
+    return " ".join(format_assignment(k, v) for k, v in settings.items()) or "defaults"
+
+
+def format_ab(result: ABResult) -> str:
+    """A short human-readable report of an A/B result."""
+    lines = [f"workload {result.workload}: A = {_describe(result.a.settings)}",
+             f"{' ' * (len(result.workload) + 10)}B = {_describe(result.b.settings)}"]
+    if result.status != "ok":
+        lines.append(f"A/B {result.status}: {result.error}")
+        return "\n".join(lines)
+    for side in (result.a, result.b):
+        lines.append(f"  {side.label}: median {side.median_step_ms:.2f} ms/step, mean {side.mean_step_ms:.2f} "
+                     f"({len(side.step_ms)} timed steps over {result.rounds} rounds)  bundle {side.bundle}")
+    verdict = "faster" if result.speedup and result.speedup > 1 else "slower"
+    sig = "CI excludes 1" if result.significant else "CI includes 1: no clear difference"
+    lines.append(f"  speedup A/B = {result.speedup:.2f}x ({verdict}), 95% CI [{result.ci_low:.2f}, "
+                 f"{result.ci_high:.2f}]; {sig}")
+    return "\n".join(lines)

@@ -1,0 +1,228 @@
+"""The ``profile``, ``ab`` and ``workloads`` subcommands (registered into the torchscope CLI).
+
+Imports no torch at module import time; the runner is imported inside the
+commands.  User errors print one ``torchscope: error: ...`` line and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def _error(message: str) -> int:
+    print(f"torchscope: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+class ProgressPrinter:
+    """Plain-text progress on stderr: a redrawn bar on a terminal, one line per phase otherwise."""
+
+    def __init__(self, stream: Any = None, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.quiet = quiet
+        self._last_key: tuple[Any, ...] | None = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        prefix = f"[{event['side']} {event['round']}/{event['rounds']}] " if "side" in event else ""
+        phase, step, total = event.get("phase", ""), int(event.get("step") or 0), int(event.get("total") or 0)
+        if event.get("event") == "finished":
+            self._end_line()
+            print(f"{prefix}{event.get('status')}: {event.get('message')}", file=self.stream)
+            return
+        if self.tty and total:
+            width = 24
+            filled = int(width * min(step, total) / total)
+            self.stream.write(f"\r{prefix}{phase:<8} [{'#' * filled}{'.' * (width - filled)}] {step}/{total}  ")
+            self.stream.flush()
+            self._last_key = ("bar",)
+            return
+        key = (prefix, phase)
+        if key != self._last_key:
+            self._end_line()
+            msg = event.get("message", "")
+            print(f"{prefix}{phase}{f' ({total} steps)' if total else ''}: {msg}", file=self.stream)
+            self._last_key = key
+
+    def _end_line(self) -> None:
+        if self.tty and self._last_key == ("bar",):
+            self.stream.write("\n")
+            self._last_key = None
+
+
+def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn user errors into one error line and exit code 2."""
+    def wrapped(args: argparse.Namespace) -> int:
+        from analyzers.knobs import KnobError
+        from collectors.workload_ref import WorkloadRefError
+        try:
+            return func(args)
+        except (KnobError, WorkloadRefError, FileNotFoundError, ValueError) as exc:
+            return _error(str(exc))
+    wrapped.__name__ = func.__name__
+    wrapped.__doc__ = func.__doc__
+    return wrapped
+
+
+def _add_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """The run options; with ``suppress`` no defaults (to re-parse options given after WORKLOAD)."""
+    def d(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+    p.add_argument("--set", dest="sets", action="append", default=d([]), metavar="KNOB=VALUE",
+                   help="knob setting (repeatable)")
+    p.add_argument("--out", default=d("runs"), metavar="DIR", help="folder for the bundle(s) (default: runs)")
+    p.add_argument("--name", default=d(None), help="bundle name (default: WORKLOAD-DATE-TIME)")
+    p.add_argument("--steps", type=int, default=d(20), metavar="N", help="timed, unprofiled steps (default 20)")
+    p.add_argument("--warmup", type=int, default=d(3), metavar="N", help="warm-up steps (default 3)")
+    p.add_argument("--profile-steps", type=int, default=d(3), metavar="N",
+                   help="profiled steps in the trace (default 3)")
+    p.add_argument("--timeout", type=float, default=d(600.0), metavar="S",
+                   help="kill the run after S seconds (default 600)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d("auto"))
+    p.add_argument("--json", action="store_true", default=d(False), help="print one JSON object on stdout")
+    p.add_argument("--quiet", action="store_true", default=d(False), help="no progress on stderr")
+
+
+def _add_profile_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    p.add_argument("--with-stack", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                   help="record Python stacks (bigger trace)")
+    p.add_argument("--script", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                   help="treat the file as a plain script (profiler stepped on optimizer steps)")
+
+
+def _add_ab_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    def d(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+    p.add_argument("--fix", dest="fixes", action="append", default=d([]), metavar="KNOB=VALUE",
+                   help="the fix applied on side B (repeatable, at least one)")
+    p.add_argument("--rounds", type=int, default=d(3), metavar="N", help="A/B rounds (default 3)")
+    p.add_argument("--seed", type=int, default=d(0), help="bootstrap seed")
+
+
+def _positionals(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workload", help="built-in name, a .py file defining build(config), "
+                                    "module:function, or a plain training script")
+    p.add_argument("workload_args", nargs=argparse.REMAINDER,
+                   help="options, then -- ARGS: arguments for the workload (config.args) or script (sys.argv)")
+
+
+def _finish_args(args: argparse.Namespace, extra: Callable[[argparse.ArgumentParser, bool], None]) -> None:
+    """Parse options written after WORKLOAD (argparse leaves them in the remainder); keep ARGS after --."""
+    rest = list(args.workload_args)
+    if "--" in rest:
+        cut = rest.index("--")
+        opts, args.workload_args = rest[:cut], rest[cut + 1:]
+    else:
+        opts, args.workload_args = rest, []
+    if not opts:
+        return
+    p = argparse.ArgumentParser(prog=f"torchscope {args.command_name}", add_help=False)
+    _add_options(p, suppress=True)
+    extra(p, True)
+    parsed, unknown = p.parse_known_args(opts)
+    if unknown:
+        raise ValueError(f"unrecognized arguments: {' '.join(unknown)} (workload arguments go after --)")
+    for key, value in vars(parsed).items():
+        if isinstance(value, list):
+            setattr(args, key, list(getattr(args, key, [])) + value)
+        else:
+            setattr(args, key, value)
+
+
+def register(subparsers: Any) -> None:
+    """Add ``profile``, ``ab`` and ``workloads`` to an argparse subparsers object."""
+    p = subparsers.add_parser("profile", help="run a workload once and record a bundle",
+                              description="Run a workload in a child process: warm-up, profiled window, "
+                                          "timed steps; write a run bundle and print its path.")
+    _add_options(p)
+    _add_profile_options(p)
+    _positionals(p)
+    p.set_defaults(func=_guard(cmd_profile), command_name="profile")
+
+    p = subparsers.add_parser("ab", help="A/B: baseline vs fixed knobs, interleaved, with a bootstrap CI",
+                              description="Run A (--set) and B (--set + --fix) interleaved A B A B ... in "
+                                          "separate child processes; report median step times, speedup "
+                                          "median_A/median_B and a bootstrap 95%% CI.")
+    _add_options(p)
+    _add_ab_options(p)
+    _positionals(p)
+    p.set_defaults(func=_guard(cmd_ab), command_name="ab")
+
+    p = subparsers.add_parser("workloads", help="list the built-in workloads")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_workloads)
+
+
+def cmd_workloads(args: argparse.Namespace) -> int:
+    """Print the built-in workloads with one-line descriptions."""
+    from collectors.workload_ref import BUILTINS
+    if getattr(args, "json", False):
+        print(json.dumps(BUILTINS, indent=2))
+        return EXIT_OK
+    width = max(map(len, BUILTINS))
+    for name, desc in BUILTINS.items():
+        print(f"{name:<{width}}  {desc}")
+    return EXIT_OK
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """Run one workload and print the bundle path (or the result as JSON)."""
+    from analyzers.knobs import parse_assignments
+    from collectors.runner import run_workload
+    _finish_args(args, _add_profile_options)
+    settings = parse_assignments(args.sets)
+    result = run_workload(args.workload, settings, args.out, args.timeout, ProgressPrinter(quiet=args.quiet),
+                          name=args.name, workload_args=args.workload_args,
+                          device=args.device, warmup_steps=args.warmup, profile_steps=args.profile_steps,
+                          timed_steps=args.steps, with_stack=args.with_stack,
+                          script=True if args.script else None)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.bundle_path)
+        if result.status == "ok" and result.median_step_ms is not None:
+            print(f"median step {result.median_step_ms:.2f} ms over {len(result.step_times_ms)} timed steps",
+                  file=sys.stderr)
+        elif result.status != "ok":
+            print(f"torchscope: run {result.status}: {result.error}", file=sys.stderr)
+    return {"ok": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(result.status, EXIT_FAILED)
+
+
+def cmd_ab(args: argparse.Namespace) -> int:
+    """Run an interleaved A/B comparison and print the report (or JSON)."""
+    from analyzers.knobs import parse_assignments
+    from collectors.ab import format_ab, run_ab
+    _finish_args(args, _add_ab_options)
+    if not args.fixes:
+        return _error("ab needs at least one --fix KNOB=VALUE")
+    base = parse_assignments(args.sets)
+    fix = parse_assignments(args.fixes)
+    result = run_ab(args.workload, base, fix, rounds=args.rounds, out_dir=args.out, timeout_s=args.timeout,
+                    on_progress=ProgressPrinter(quiet=args.quiet or args.json), name=args.name,
+                    workload_args=args.workload_args, device=args.device,
+                    warmup_steps=args.warmup, profile_steps=args.profile_steps, timed_steps=args.steps,
+                    seed=args.seed)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(format_ab(result))
+    return {"ok": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(result.status, EXIT_FAILED)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m collectors.cli``) until the torchscope CLI wires us in."""
+    parser = argparse.ArgumentParser(prog="torchscope")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Errors the collectors raise for user mistakes (the CLI turns them into exit code 2)."""
+from __future__ import annotations
+
+from analyzers.knobs import KnobError
+
+from collectors.workload_ref import WorkloadRefError
+
+
+class KnobRefused(KnobError):
+    """A valid knob that does not apply to this device or workload (e.g. amp=fp16 on CPU)."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (KnobError, WorkloadRefError, FileNotFoundError)

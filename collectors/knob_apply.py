@@ -1,0 +1,204 @@
+"""Apply fix knobs to a built workload (child side, imports torch).
+
+``refuse_for_workload`` rejects knobs that mean nothing for this workload
+with a clear message (never silently ignored); ``prepare`` turns a Workload plus settings
+into a :class:`Prepared` step setup the harness runs.
+
+Device-level refusals live in knob_checks (torch-free, used by the parent too).
+"""
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, ContextManager, Mapping
+
+import torch
+from torch import nn
+
+from analyzers.knobs import KNOBS
+from collectors.errors import KnobRefused
+from collectors.knob_checks import non_default, refuse_for_device  # noqa: F401 (re-exported)
+from collectors.workload_api import Workload
+
+LOADER_KNOBS = ("num_workers", "pin_memory", "persistent_workers", "prefetch_factor")
+TRAIN_ONLY = ("optimizer_impl", "zero_grad_to_none")
+INFER_ONLY = ("dynamic_quant", "inference_mode")
+
+
+_non_default = non_default
+
+
+def refuse_for_workload(settings: Mapping[str, Any], wl: Workload) -> None:
+    """Refuse knobs that do not apply to this workload's kind or data source."""
+    has_data = wl.dataset is not None or wl.loader is not None
+    for name in LOADER_KNOBS:
+        if name in settings and not has_data:
+            raise KnobRefused(f"knob {name} needs a Dataset/DataLoader; this workload feeds fixed inputs")
+    workers = settings.get("num_workers", _loader_attr(wl, "num_workers", 0))
+    for name in ("persistent_workers", "prefetch_factor"):
+        if _non_default(settings, name) and workers == 0:
+            raise KnobRefused(f"knob {name} needs num_workers > 0 (set num_workers too)")
+    if wl.kind == "infer":
+        for name in TRAIN_ONLY:
+            if _non_default(settings, name):
+                raise KnobRefused(f"knob {name} applies to training; this is an inference workload")
+    else:
+        for name in INFER_ONLY:
+            if _non_default(settings, name):
+                raise KnobRefused(f"knob {name} applies to inference; this is a training workload")
+    if "batch_size" in settings and not has_data:
+        lead = _leading_dim(wl.inputs)
+        if lead != settings["batch_size"]:
+            raise KnobRefused(f"knob batch_size={settings['batch_size']}: the workload's inputs have "
+                              f"batch {lead}; its build() must read config.batch_size()")
+
+
+def _loader_attr(wl: Workload, name: str, default: Any) -> Any:
+    return getattr(wl.loader, name, default) if wl.loader is not None else default
+
+
+def _leading_dim(inputs: Any) -> int | None:
+    first = inputs[0] if isinstance(inputs, (tuple, list)) and inputs else inputs
+    return int(first.shape[0]) if isinstance(first, torch.Tensor) and first.dim() > 0 else None
+
+
+def apply_process_knobs(settings: Mapping[str, Any], device: str) -> None:
+    """Process-wide knobs: threads, TF32, cudnn.benchmark (before the workload is built)."""
+    if settings.get("threads"):
+        torch.set_num_threads(int(settings["threads"]))
+    if device == "cuda":
+        tf32 = bool(settings.get("tf32", False))
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cudnn.benchmark = bool(settings.get("cudnn_benchmark", False))
+
+
+@dataclass
+class Prepared:
+    """A workload with knobs applied: what the harness loop needs."""
+
+    model: nn.Module | Callable[..., Any]
+    kind: str
+    loader: Any  # an iterable of batches, or None for fixed inputs
+    inputs: Any
+    optimizer: Any
+    loss_fn: Callable[[Any, Any], Any] | None
+    forward_loss: Callable[[Any, Any], Any] | None
+    scaler: Any
+    autocast: Callable[[], ContextManager[Any]]
+    grad_mode: Callable[[], ContextManager[Any]]
+    move: Callable[[Any], Any]
+    zero_grad_to_none: bool
+
+
+def _map_tensors(obj: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return fn(obj)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_map_tensors(o, fn) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _map_tensors(v, fn) for k, v in obj.items()}
+    return obj
+
+
+def make_mover(device: str, non_blocking: bool, channels_last: bool) -> Callable[[Any], Any]:
+    """A function moving every tensor of a batch to ``device`` (4-D ones to channels_last if asked)."""
+    def move_one(t: torch.Tensor) -> torch.Tensor:
+        if t.device.type != device:
+            t = t.to(device, non_blocking=non_blocking)
+        if channels_last and t.dim() == 4 and t.is_floating_point():
+            t = t.contiguous(memory_format=torch.channels_last)
+        return t
+    return lambda batch: _map_tensors(batch, move_one)
+
+
+def rebuild_loader(wl: Workload, settings: Mapping[str, Any]) -> Any:
+    """A DataLoader over the workload's data with the DataLoader knobs applied."""
+    from torch.utils.data import DataLoader, RandomSampler
+    src = wl.loader
+    if src is not None and not any(k in settings for k in LOADER_KNOBS + ("batch_size",)):
+        return src  # the user's own loader, untouched
+    dataset = wl.dataset if wl.dataset is not None else src.dataset
+    kwargs: dict[str, Any] = {
+        "batch_size": settings.get("batch_size") or wl.batch_size or getattr(src, "batch_size", None) or 1,
+        "shuffle": wl.shuffle if src is None else isinstance(getattr(src, "sampler", None), RandomSampler),
+        "collate_fn": wl.collate_fn if src is None else src.collate_fn,
+        "drop_last": True if src is None else src.drop_last,
+        "num_workers": settings.get("num_workers", getattr(src, "num_workers", 0)),
+        "pin_memory": settings.get("pin_memory", getattr(src, "pin_memory", False)),
+    }
+    if kwargs["num_workers"] > 0:
+        kwargs["persistent_workers"] = settings.get("persistent_workers", getattr(src, "persistent_workers", False))
+        kwargs["prefetch_factor"] = settings.get("prefetch_factor", getattr(src, "prefetch_factor", None) or 2)
+    return DataLoader(dataset, **kwargs)
+
+
+def rebuild_optimizer(opt: Any, params: Any, impl: str) -> Any:
+    """Build the optimizer (a factory or an instance) with the foreach/fused implementation."""
+    if callable(opt) and not isinstance(opt, torch.optim.Optimizer):
+        opt = opt(params)
+    if impl == "default":
+        return opt
+    cls = type(opt)
+    defaults = {k: v for k, v in opt.defaults.items() if k not in ("foreach", "fused", "differentiable")}
+    groups = [{k: v for k, v in g.items() if k not in ("foreach", "fused")} for g in opt.param_groups]
+    flag = {"foreach": {"foreach": True}, "fused": {"fused": True}}[impl]
+    try:
+        return cls(groups, **defaults, **flag)
+    except (TypeError, RuntimeError, ValueError) as exc:
+        raise KnobRefused(f"knob optimizer_impl={impl}: {cls.__name__} refuses it here ({exc})") from None
+
+
+def quantize_dynamic(model: nn.Module) -> nn.Module:
+    """Dynamic int8 quantization of Linear/LSTM/GRU layers (CPU inference)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic as qd
+        return qd(model, {nn.Linear, nn.LSTM, nn.GRU}, dtype=torch.qint8)
+
+
+def prepare(wl: Workload, settings: Mapping[str, Any], device: str) -> Prepared:
+    """Apply every model/data/optimizer knob to ``wl`` and return the step setup."""
+    wl.check()
+    refuse_for_workload(settings, wl)
+    model = wl.model
+    if isinstance(model, nn.Module):
+        model = model.to(device)
+        if wl.kind == "infer":
+            model.eval()
+        else:
+            model.train()
+    channels_last = bool(settings.get("channels_last", False))
+    if wl.kind == "infer" and settings.get("dynamic_quant"):
+        model = quantize_dynamic(model)
+    if channels_last and isinstance(model, nn.Module):
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = None
+    if wl.kind == "train":
+        optimizer = rebuild_optimizer(wl.optimizer, model.parameters(), settings.get("optimizer_impl", "default"))
+    if settings.get("compile", "off") != "off":
+        model = torch.compile(model, mode=settings["compile"])
+    has_data = wl.dataset is not None or wl.loader is not None
+    loader = rebuild_loader(wl, settings) if has_data else None
+    move = make_mover(device, bool(settings.get("non_blocking", False)), channels_last)
+    inputs = move(wl.inputs) if wl.inputs is not None else None
+    amp = settings.get("amp", "off")
+    if amp == "off":
+        autocast: Callable[[], ContextManager[Any]] = contextlib.nullcontext
+    else:
+        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+        autocast = lambda: torch.autocast(device_type=device, dtype=dtype)  # noqa: E731
+    scaler = None
+    if amp == "fp16" and wl.kind == "train":
+        scaler = torch.amp.GradScaler("cuda")
+    if wl.kind == "train":
+        grad_mode: Callable[[], ContextManager[Any]] = contextlib.nullcontext
+    elif settings.get("inference_mode"):
+        grad_mode = torch.inference_mode
+    else:
+        grad_mode = torch.no_grad
+    return Prepared(model=model, kind=wl.kind, loader=loader, inputs=inputs, optimizer=optimizer,
+                    loss_fn=wl.loss_fn, forward_loss=wl.forward_loss, scaler=scaler, autocast=autocast,
+                    grad_mode=grad_mode, move=move,
+                    zero_grad_to_none=bool(settings.get("zero_grad_to_none", True)))

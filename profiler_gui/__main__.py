@@ -1,0 +1,3 @@
+from profiler_gui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""The ``torchscope`` command line.
+
+Starts without Qt or torch: the GUI and the collectors are imported only by
+the subcommands that need them.  User mistakes print one line on stderr and
+exit with status 2; a traceback means a bug in TorchScope.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from typing import Any, Callable, Sequence
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(message: str) -> int:
+    print(f"torchscope: error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from analyzers.errors import TraceLoadError
+    from analyzers.knobs import KnobError
+
+    return (TraceLoadError, KnobError)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False, default=str) + "\n")
+
+
+def _warn_lines(models: list[Any]) -> None:
+    for m in models:
+        for w in m.warnings:
+            print(f"torchscope: warning: {m.source.path}: {w}", file=sys.stderr)
+
+
+def _analysis(path: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """Load, run the rules and build the report of one trace path."""
+    from analyzers.loader import load_traces
+    from analyzers.report import build_report
+    from analyzers.rules import run_rules
+
+    models = load_traces(path)
+    findings = run_rules(models)
+    return models, findings, build_report(models, path, findings)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """``torchscope analyze PATH [--json]``"""
+    from analyzers.report import format_text
+
+    models, _findings, report = _analysis(args.path)
+    if not args.quiet:
+        _warn_lines(models)
+    if args.json:
+        _print_json(report)
+    else:
+        sys.stdout.write(format_text(report) + "\n")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``torchscope compare A B [--json]``"""
+    from analyzers.compare import compare, format_compare_text
+
+    models_a, findings_a, _ = _analysis(args.a)
+    models_b, findings_b, _ = _analysis(args.b)
+    result = compare(models_a, models_b, findings_a=findings_a, findings_b=findings_b)
+    if args.json:
+        _print_json(result)
+    else:
+        sys.stdout.write(format_compare_text(result) + "\n")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    """``torchscope gui [PATH]``: the desktop app, or a text report where there is no display."""
+    path = getattr(args, "path", None)
+    if path is not None and not os.path.exists(path):
+        return _fail(f"{path}: no such file or directory")
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+    if headless:
+        print("torchscope: no display found; printing the report instead of opening the window "
+              "(set DISPLAY, or QT_QPA_PLATFORM=offscreen)", file=sys.stderr)
+        target = path or _default_sample()
+        if target is None:
+            return _fail("no display and no trace given")
+        return cmd_analyze(argparse.Namespace(path=target, json=False, quiet=False))
+    try:
+        from profiler_gui.app import run_gui
+    except ImportError as exc:  # PySide6 missing or broken
+        return _fail(f"cannot start the GUI ({exc}); `torchscope analyze PATH` works without it")
+    return int(run_gui(path) or 0)
+
+
+def _default_sample() -> str | None:
+    """The first bundled sample run (for the headless main job)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "sample_traces"
+    if not root.is_dir():
+        return None
+    bundles = sorted(p.parent for p in root.glob("*/run.json"))
+    return str(bundles[0]) if bundles else None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands; collectors register theirs when importable."""
+    parser = argparse.ArgumentParser(
+        prog="torchscope",
+        description="Find PyTorch bottlenecks, apply the fix, prove the gain. "
+                    "With no command, opens the desktop app.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("analyze", help="report on a saved trace (file, folder, TensorBoard log dir, run bundle)")
+    p.add_argument("path", help="trace file (.json / .json.gz), folder of ranks, TensorBoard log dir or run bundle")
+    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts and CI)")
+    p.add_argument("--quiet", action="store_true", help="do not print loader warnings")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("compare", help="compare two traces or runs (A = before, B = after)")
+    p.add_argument("a", help="baseline trace or run bundle")
+    p.add_argument("b", help="changed trace or run bundle")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("gui", help="open the desktop app (optionally on PATH)")
+    p.add_argument("path", nargs="?", help="trace to open")
+    p.set_defaults(func=cmd_gui)
+
+    try:
+        from collectors import cli as collect_cli
+    except ImportError:  # collectors need torch; analysis still works without it
+        collect_cli = None
+    if collect_cli is not None:
+        collect_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``torchscope`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv:
+        argv = ["gui"]
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return int(func(args) or 0)
+    except _user_errors() as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("torchscope: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except BrokenPipeError:  # e.g. `torchscope analyze x | head`
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

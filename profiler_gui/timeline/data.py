@@ -1,0 +1,399 @@
+"""Timeline data: lanes, level-of-detail pyramids and counter series.
+
+Pure numpy (no Qt), so :func:`build_pyramids` can run in a worker thread
+while the GUI stays responsive.  See ``shared/notes/TIMELINE.md`` for the
+design: per lane, numpy columns sorted by start; a pyramid whose level k
+merges buckets of ``2**(12+k)`` ns keeping the first start, the max end, the
+colour and row of the longest event and a count.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analyzers.categories import STEP_PREFIX, Kind
+from analyzers.trace_model import TraceModel
+
+#: smallest merged bucket is 2**BASE_SHIFT ns (4.096 us)
+BASE_SHIFT = 12
+#: colours per palette family
+PALETTE_SIZE = 16
+
+# colour families (palette per kind of event)
+FAMILY_OP = 0
+FAMILY_RUNTIME = 1
+FAMILY_KERNEL = 2
+FAMILY_MEMCPY = 3
+FAMILY_MEMSET = 4
+FAMILY_GPU_ANNOTATION = 5
+FAMILY_STEP = 6
+FAMILY_SYNC = 7
+FAMILY_PYTHON = 8
+N_FAMILIES = 9
+
+_KIND_FAMILY = {
+    Kind.OTHER: FAMILY_OP,
+    Kind.CPU_OP: FAMILY_OP,
+    Kind.USER_ANNOTATION: FAMILY_GPU_ANNOTATION,
+    Kind.GPU_USER_ANNOTATION: FAMILY_GPU_ANNOTATION,
+    Kind.RUNTIME: FAMILY_RUNTIME,
+    Kind.DRIVER: FAMILY_RUNTIME,
+    Kind.SYNC: FAMILY_SYNC,
+    Kind.KERNEL: FAMILY_KERNEL,
+    Kind.MEMCPY: FAMILY_MEMCPY,
+    Kind.MEMSET: FAMILY_MEMSET,
+    Kind.PYTHON: FAMILY_PYTHON,
+    Kind.TRACE_SPAN: FAMILY_OP,
+}
+
+# lane groups
+GROUP_STEPS = "steps"
+GROUP_CPU = "cpu"
+GROUP_GPU = "gpu"
+
+
+@dataclass
+class Level:
+    """One pyramid level of one lane (columns sorted by start)."""
+
+    shift: int  # bucket = 2**shift ns; -1 for the raw events
+    start: np.ndarray  # int64
+    end: np.ndarray  # int64
+    color: np.ndarray  # int16
+    row: np.ndarray  # int64 (row of the longest event in the bucket)
+    count: np.ndarray  # int32
+    cummax_end: np.ndarray  # int64, running max of end (for the visible-window search)
+
+    @property
+    def bucket_ns(self) -> float:
+        return 0.0 if self.shift < 0 else float(1 << self.shift)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+@dataclass
+class Lane:
+    """One horizontal row of slices: (track, nesting depth) or the steps row."""
+
+    name: str  # short sub-label ('depth 2', 'kernels', 'annotations')
+    levels: list[Level]  # levels[0] holds the raw events
+
+    @property
+    def raw(self) -> Level:
+        return self.levels[0]
+
+    def level_for(self, ns_per_px: float) -> Level:
+        """Coarsest level whose bucket is at most one pixel."""
+        best = self.levels[0]
+        for lvl in self.levels[1:]:
+            if lvl.bucket_ns <= ns_per_px:
+                best = lvl
+            else:
+                break
+        return best
+
+
+@dataclass
+class TrackGroup:
+    """Lanes drawn together under one label (a CPU thread, a GPU stream, the steps)."""
+
+    key: str  # stable id: 'steps', 'track:<id>'
+    label: str
+    kind: str  # GROUP_STEPS / GROUP_CPU / GROUP_GPU
+    track_id: int | None
+    lanes: list[Lane]
+
+
+@dataclass
+class CounterSeries:
+    """A counter track drawn as a line."""
+
+    name: str
+    unit: str
+    ts_ns: np.ndarray  # int64
+    values: np.ndarray  # float64
+
+
+@dataclass
+class TimelineData:
+    """Everything the timeline draws, precomputed (no Qt)."""
+
+    groups: list[TrackGroup]
+    counters: list[CounterSeries]
+    row_color: np.ndarray  # int16 per model row
+    row_lane: np.ndarray  # int32 per model row: global lane index (-1 if not drawn)
+    lane_group: np.ndarray  # int32 per global lane: index into groups
+    lane_index: np.ndarray  # int32 per global lane: index inside its group
+    t_min: int
+    t_max: int
+    flow_src: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # sorted launch -> work
+    flow_src_dst: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    flow_dst: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # sorted work -> launch
+    flow_dst_src: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    step_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    def lane(self, global_lane: int) -> Lane:
+        return self.groups[int(self.lane_group[global_lane])].lanes[int(self.lane_index[global_lane])]
+
+    @property
+    def n_events(self) -> int:
+        return int(sum(len(l.raw) for g in self.groups for l in g.lanes))
+
+
+# ----------------------------------------------------------------------------- colours
+def name_color_ids(model: TraceModel) -> np.ndarray:
+    """Colour id per row: family * PALETTE_SIZE + a stable hash of the name."""
+    n = len(model)
+    if not n:
+        return np.empty(0, dtype=np.int16)
+    used = np.unique(model.name_id)
+    hashes = np.zeros(max(len(model.strings), 1), dtype=np.int16)
+    for sid in used:
+        hashes[sid] = zlib.crc32(model.strings[int(sid)].encode("utf-8", "replace")) % PALETTE_SIZE
+    fam_lut = np.zeros(max(int(k) for k in Kind) + 1, dtype=np.int16)
+    for k, f in _KIND_FAMILY.items():
+        fam_lut[int(k)] = f
+    fam = fam_lut[model.kind.astype(np.int64)]
+    return (fam * PALETTE_SIZE + hashes[model.name_id]).astype(np.int16)
+
+
+# ----------------------------------------------------------------------------- pyramid
+def _make_level(shift: int, start, end, color, row, count) -> Level:
+    return Level(shift, start, end, color, row, count,
+                 np.maximum.accumulate(end) if len(end) else end.copy())
+
+
+def _merge(prev: Level, shift: int) -> Level:
+    """Merge ``prev`` into buckets of 2**shift ns (first start, max end, longest event)."""
+    b = prev.start >> shift
+    n = len(b)
+    brk = np.flatnonzero(b[1:] != b[:-1]) + 1
+    idx = np.concatenate(([0], brk))
+    counts_g = np.diff(np.append(idx, n))
+    start = prev.start[idx]
+    end = np.maximum.reduceat(prev.end, idx)
+    # longest entry per bucket: first position reaching the group max of (end - start) of the entries
+    dur = prev.end - prev.start
+    mx = np.maximum.reduceat(dur, idx)
+    is_max = dur == np.repeat(mx, counts_g)
+    pos = np.flatnonzero(is_max)
+    grp = np.repeat(np.arange(len(idx)), counts_g)[pos]
+    first = np.concatenate(([True], grp[1:] != grp[:-1]))
+    best = pos[first]
+    count = np.add.reduceat(prev.count, idx).astype(np.int32)
+    return _make_level(shift, start, end, prev.color[best], prev.row[best], count)
+
+
+def build_lane(start: np.ndarray, end: np.ndarray, color: np.ndarray, row: np.ndarray,
+               screen_px: int = 1920, name: str = "") -> Lane:
+    """Raw level plus merged levels until a level has under 2x ``screen_px`` entries."""
+    raw = _make_level(-1, start.astype(np.int64), end.astype(np.int64), color.astype(np.int16),
+                      row.astype(np.int64), np.ones(len(start), dtype=np.int32))
+    levels = [raw]
+    cur = raw
+    shift = BASE_SHIFT
+    limit = 2 * screen_px
+    while len(cur) >= limit and shift < 62:
+        nxt = _merge(cur, shift)
+        # keep a level only when it shrinks by 2x against the last kept one (memory)
+        if len(nxt) * 2 <= len(levels[-1]) or len(nxt) < limit:
+            levels.append(nxt)
+        cur = nxt
+        shift += 1
+    return Lane(name, levels)
+
+
+# ----------------------------------------------------------------------------- counters
+def _counter_series(model: TraceModel) -> list[CounterSeries]:
+    out: list[CounterSeries] = []
+    for c in model.counters:
+        if len(c.ts_ns):
+            order = np.argsort(c.ts_ns, kind="stable")
+            label = c.name if c.device < 0 or f"{c.device}" in c.name else f"GPU {c.device} {c.name}"
+            out.append(CounterSeries(label, c.unit, np.asarray(c.ts_ns, np.int64)[order],
+                                     np.asarray(c.values, np.float64)[order]))
+    mem = model.memory
+    if len(mem):
+        keys = np.unique(np.stack([mem.device_type.astype(np.int64), mem.device_id.astype(np.int64)], 1), axis=0)
+        for dtype, did in keys:
+            sel = (mem.device_type == dtype) & (mem.device_id == did)
+            ts = mem.ts_ns[sel]
+            where = "CPU" if dtype == 0 else (f"GPU {did}" if dtype == 1 else f"device {dtype}:{did}")
+            alloc = mem.total_allocated_bytes[sel]
+            if (alloc >= 0).all():
+                vals = alloc.astype(np.float64)
+            else:  # older traces: running sum of the allocation deltas
+                vals = np.cumsum(mem.bytes[sel].astype(np.float64))
+                vals -= min(0.0, float(vals.min()))
+            out.append(CounterSeries(f"{where} memory allocated", "MB", ts, vals / 2**20))
+            res = mem.total_reserved_bytes[sel]
+            if (res >= 0).any():
+                ok = res >= 0
+                out.append(CounterSeries(f"{where} memory reserved", "MB", ts[ok], res[ok].astype(np.float64) / 2**20))
+    return out
+
+
+# ----------------------------------------------------------------------------- build
+def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
+    """Lanes, pyramids and counters of ``model`` (pure numpy: safe in a worker thread)."""
+    n = len(model)
+    row_color = name_color_ids(model)
+    row_lane = np.full(n, -1, dtype=np.int32)
+    groups: list[TrackGroup] = []
+    lane_group: list[int] = []
+    lane_index: list[int] = []
+    start_all = model.start_ns
+    end_all = model.end_ns
+
+    def add_group(key, label, kind, track_id, lane_rows: list[tuple[str, np.ndarray]]) -> None:
+        lanes = []
+        gi = len(groups)
+        for li, (lname, rows) in enumerate(lane_rows):
+            rows = np.sort(rows)  # model rows are sorted by start
+            row_lane[rows] = len(lane_group) if kind != GROUP_STEPS else row_lane[rows]
+            lanes.append(build_lane(start_all[rows], end_all[rows], row_color[rows], rows, screen_px, lname))
+            lane_group.append(gi)
+            lane_index.append(li)
+        groups.append(TrackGroup(key, label, kind, track_id, lanes))
+
+    # steps (top lane); their rows stay drawn in their thread too
+    step_rows = model.rows_named(STEP_PREFIX) if n else np.empty(0, np.int64)
+    if len(step_rows):
+        step_color = np.full(len(step_rows), 0, dtype=np.int16)
+        for i, r in enumerate(step_rows):
+            step_color[i] = FAMILY_STEP * PALETTE_SIZE + (i % 2)
+        lane = build_lane(start_all[step_rows], end_all[step_rows], step_color, step_rows, screen_px, "steps")
+        groups.append(TrackGroup(GROUP_STEPS, "Steps", GROUP_STEPS, None, [lane]))
+        lane_group.append(0)
+        lane_index.append(0)
+
+    if n:
+        order_tracks = np.argsort(model.tracks.sort_index, kind="stable")
+        by_track = np.argsort(model.track_id, kind="stable")
+        counts = np.bincount(model.track_id.astype(np.int64), minlength=len(model.tracks))
+        offsets = np.concatenate(([0], np.cumsum(counts)))
+        gpu_ann = int(Kind.GPU_USER_ANNOTATION)
+        for t in order_tracks:
+            t = int(t)
+            rows = by_track[offsets[t]:offsets[t + 1]]
+            if not len(rows):
+                continue
+            depth = model.depth[rows].astype(np.int64)
+            lane_rows: list[tuple[str, np.ndarray]] = []
+            if model.tracks.is_device[t]:
+                ann = model.kind[rows] == gpu_ann
+                ann_rows, work_rows = rows[ann], rows[~ann]
+                if len(ann_rows):
+                    for j, d in enumerate(np.unique(depth[ann])):
+                        lane_rows.append((f"annotations {j}", ann_rows[depth[ann] == d]))
+                if len(work_rows):
+                    wd = depth[~ann]
+                    uniq = np.unique(wd)
+                    if len(ann_rows):  # kernels nested under annotations: renumber from 0
+                        for j, d in enumerate(uniq):
+                            lane_rows.append(("kernels" if j == 0 else f"kernels {j}", work_rows[wd == d]))
+                    else:
+                        for j, d in enumerate(uniq):
+                            lane_rows.append(("kernels" if j == 0 else f"kernels {j}", work_rows[wd == d]))
+                kind = GROUP_GPU
+            else:
+                for d in np.unique(depth):
+                    lane_rows.append((f"depth {int(d)}", rows[depth == d]))
+                kind = GROUP_CPU
+            add_group(f"track:{t}", model.tracks.label(t), kind, t, lane_rows)
+
+    fl = model.flows
+    launch = fl.kind == fl.LAUNCH if len(fl) else np.zeros(0, bool)
+    src, dst = fl.src_row[launch].astype(np.int64), fl.dst_row[launch].astype(np.int64)
+    o1 = np.argsort(src, kind="stable")
+    o2 = np.argsort(dst, kind="stable")
+    t_min = int(start_all.min()) if n else 0
+    t_max = int(end_all.max()) if n else 1
+    counters = _counter_series(model)
+    for c in counters:
+        if len(c.ts_ns):
+            t_min = min(t_min, int(c.ts_ns[0]))
+            t_max = max(t_max, int(c.ts_ns[-1]))
+    return TimelineData(
+        groups=groups, counters=counters, row_color=row_color, row_lane=row_lane,
+        lane_group=np.asarray(lane_group, np.int32), lane_index=np.asarray(lane_index, np.int32),
+        t_min=t_min, t_max=max(t_max, t_min + 1),
+        flow_src=src[o1], flow_src_dst=dst[o1], flow_dst=dst[o2], flow_dst_src=src[o2],
+        step_rows=np.asarray(step_rows, np.int64),
+    )
+
+
+# ----------------------------------------------------------------------------- per-frame helpers
+def visible_slice(level: Level, t0: float, t1: float) -> tuple[int, int]:
+    """Index range of entries of ``level`` that may intersect [t0, t1]."""
+    lo = int(np.searchsorted(level.cummax_end, t0, side="left"))
+    hi = int(np.searchsorted(level.start, t1, side="right"))
+    return lo, max(lo, hi)
+
+
+def frame_rects(level: Level, t0: float, ns_per_px: float, width_px: float,
+                merge_px: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel rectangles of one lane for one frame.
+
+    Returns ``(x, w, color, row, count)``: x and w in pixels relative to the
+    left edge of the view, entries narrower than ``merge_px`` folded into runs,
+    clamped to the view, at least one pixel wide.
+    """
+    t1 = t0 + ns_per_px * width_px
+    lo, hi = visible_slice(level, t0, t1)
+    if hi <= lo:
+        e = np.empty(0)
+        return e, e, np.empty(0, np.int16), np.empty(0, np.int64), np.empty(0, np.int32)
+    s = level.start[lo:hi]
+    en = level.end[lo:hi]
+    keep = en >= t0
+    if not keep.all():
+        s, en = s[keep], en[keep]
+        color, row, count = level.color[lo:hi][keep], level.row[lo:hi][keep], level.count[lo:hi][keep]
+    else:
+        color, row, count = level.color[lo:hi], level.row[lo:hi], level.count[lo:hi]
+    inv = 1.0 / ns_per_px
+    xs = (s - t0) * inv
+    xe = (en - t0) * inv
+    narrow = (xe - xs) < merge_px
+    if len(xs) > 1 and narrow.sum() > 1:
+        pbin = np.floor(xs / merge_px)
+        same = narrow[1:] & narrow[:-1] & (pbin[1:] == pbin[:-1])
+        idx = np.flatnonzero(np.concatenate(([True], ~same)))
+        if len(idx) < len(xs):
+            counts_g = np.diff(np.append(idx, len(xs)))
+            xe_m = np.maximum.reduceat(xe, idx)
+            dur = xe - xs
+            mx = np.maximum.reduceat(dur, idx)
+            pos = np.flatnonzero(dur == np.repeat(mx, counts_g))
+            grp = np.repeat(np.arange(len(idx)), counts_g)[pos]
+            best = pos[np.concatenate(([True], grp[1:] != grp[:-1]))]
+            xs, xe = xs[idx], xe_m
+            color, row = color[best], row[best]
+            count = np.add.reduceat(count, idx)
+    xs = np.maximum(xs, -2.0)
+    xe = np.minimum(xe, width_px + 2.0)
+    w = np.maximum(xe - xs, 1.0)
+    return xs, w, color, row, count
+
+
+def event_at(level: Level, t: float, tol_ns: float) -> int:
+    """Index in ``level`` of the event under time ``t`` (or the longest within ``tol_ns``); -1 if none."""
+    lo, hi = visible_slice(level, t - tol_ns, t + tol_ns)
+    if hi <= lo:
+        return -1
+    s = level.start[lo:hi]
+    e = level.end[lo:hi]
+    inside = np.flatnonzero((s <= t) & (e >= t))
+    if len(inside):
+        # the shortest containing event (most specific)
+        j = inside[np.argmin(e[inside] - s[inside])]
+        return lo + int(j)
+    near = np.flatnonzero((e >= t - tol_ns) & (s <= t + tol_ns))
+    if not len(near):
+        return -1
+    dist = np.maximum(s[near] - t, t - e[near])
+    return lo + int(near[np.argmin(dist)])

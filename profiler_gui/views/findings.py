@@ -1,0 +1,173 @@
+"""Findings tab: ranked by estimated gain; evidence, 'Show in timeline', the fix, 'Apply fix & rerun'."""
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
+
+from ..analysis import Analysis
+from .common import fmt_ms, note_label
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
+
+
+def _evidence_html(ev: Any) -> str:
+    if not ev:
+        return ""
+    if isinstance(ev, dict):
+        rows = []
+        for k, v in list(ev.items())[:25]:
+            text = v if isinstance(v, str) else json.dumps(v, default=str)
+            if len(text) > 300:
+                text = text[:300] + "..."
+            rows.append(f"<tr><td valign='top' style='padding-right:10px'>{html.escape(str(k).replace('_', ' '))}</td>"
+                        f"<td>{html.escape(text)}</td></tr>")
+        return "<table>" + "".join(rows) + "</table>"
+    return html.escape(str(ev))
+
+
+class FindingsView(QWidget):
+    """List on the left, the selected finding on the right."""
+
+    showInTimeline = Signal(int)  # finding index
+    applyFix = Signal(int)  # finding index
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.analysis: Analysis | None = None
+        self.findings: list[Any] = []
+        self.current: int | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        self.note = note_label("")
+        self.note.hide()
+        lay.addWidget(self.note)
+        split = QSplitter(Qt.Horizontal)
+        lay.addWidget(split, 1)
+        self.list = QListWidget()
+        self.list.currentRowChanged.connect(self._show)
+        split.addWidget(self.list)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.RichText)
+        rl.addWidget(self.title)
+        self.body = QLabel()
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.RichText)
+        self.body.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.body.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        rl.addWidget(self.body)
+        self.snippet = QPlainTextEdit()
+        self.snippet.setReadOnly(True)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.Monospace)
+        self.snippet.setFont(mono)
+        self.snippet.setMaximumHeight(160)
+        rl.addWidget(self.snippet)
+        buttons = QHBoxLayout()
+        self.show_button = QPushButton("Show in timeline")
+        self.copy_button = QPushButton("Copy fix")
+        self.apply_button = QPushButton("Apply fix && rerun")
+        for b in (self.show_button, self.copy_button, self.apply_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        rl.addLayout(buttons)
+        self.apply_note = QLabel()
+        self.apply_note.setWordWrap(True)
+        self.apply_note.setStyleSheet("color: palette(placeholder-text);")
+        rl.addWidget(self.apply_note)
+        rl.addStretch(1)
+        split.addWidget(right)
+        split.setSizes([380, 800])
+        self.show_button.clicked.connect(lambda: self.current is not None and self.showInTimeline.emit(self.current))
+        self.apply_button.clicked.connect(lambda: self.current is not None and self.applyFix.emit(self.current))
+        self.copy_button.clicked.connect(self.copy_fix)
+        self._show(-1)
+
+    def set_analysis(self, a: Analysis) -> None:
+        self.analysis = a
+        self.findings = list(a.findings)
+        self.list.clear()
+        msg = a.unavailable.get("findings")
+        if msg:
+            self.note.setText(f"Findings: {msg}")
+        elif not self.findings:
+            self.note.setText("No findings: no rule found a bottleneck worth fixing in this trace.")
+        self.note.setVisible(bool(msg) or not self.findings)
+        for f in self.findings:
+            gain = float(getattr(f, "gain_ms", 0) or 0)
+            sev = str(getattr(f, "severity", ""))
+            item = QListWidgetItem(f"[{sev}] {getattr(f, 'title', f)}\n    est. gain {fmt_ms(gain)} per step")
+            self.list.addItem(item)
+        if self.findings:
+            self.list.setCurrentRow(0)
+        else:
+            self._show(-1)
+
+    def _show(self, index: int) -> None:
+        f = self.findings[index] if 0 <= index < len(self.findings) else None
+        self.current = index if f is not None else None
+        for b in (self.show_button, self.copy_button, self.apply_button):
+            b.setEnabled(f is not None)
+        if f is None:
+            self.title.setText("")
+            self.body.setText("")
+            self.snippet.setPlainText("")
+            self.snippet.hide()
+            self.apply_note.setText("")
+            return
+        gain = float(getattr(f, "gain_ms", 0) or 0)
+        pct = getattr(f, "gain_pct", None)
+        self.title.setText(f"<h3>{html.escape(str(f.title))}</h3><b>Severity:</b> {html.escape(str(f.severity))} &nbsp; "
+                           f"<b>Estimated gain:</b> {fmt_ms(gain)} per step"
+                           + (f" ({float(pct):.0f} % of the step)" if pct else "")
+                           + f" &nbsp; <b>Rule:</b> {html.escape(str(f.rule))}")
+        parts = [f"<p>{html.escape(str(f.summary))}</p>"]
+        ev = _evidence_html(getattr(f, "evidence", None))
+        if ev:
+            parts.append(f"<p><b>Evidence</b></p>{ev}")
+        n_ranges, n_rows = len(getattr(f, "evidence_ranges", []) or []), len(getattr(f, "evidence_rows", []) or [])
+        parts.append(f"<p>{n_ranges} time ranges and {n_rows} events in the timeline.</p>")
+        if getattr(f, "fix", ""):
+            parts.append(f"<p><b>Fix</b>: {html.escape(str(f.fix))}</p>")
+        if getattr(f, "caveats", None):
+            parts.append("<p><b>Caveats</b></p><ul>" + "".join(f"<li>{html.escape(str(c))}</li>" for c in f.caveats) + "</ul>")
+        self.body.setText("".join(parts))
+        snippet = str(getattr(f, "fix_snippet", "") or "")
+        self.snippet.setPlainText(snippet)
+        self.snippet.setVisible(bool(snippet))
+        self.copy_button.setEnabled(bool(snippet or getattr(f, "fix", "")))
+        self.show_button.setEnabled(bool(n_ranges or n_rows))
+        can, why = self.can_apply(f)
+        self.apply_button.setEnabled(can)
+        self.apply_note.setText(why)
+
+    def can_apply(self, f: Any) -> tuple[bool, str]:
+        a = self.analysis
+        knob = getattr(f, "knob", None)
+        if a is None or a.model.run_info is None:
+            return False, "Apply fix & rerun needs a TorchScope run bundle (this trace was recorded elsewhere)."
+        if not knob:
+            return False, "This finding has no knob TorchScope can set automatically; apply the fix by hand."
+        if not a.model.run_info.get("workload"):
+            return False, "The run bundle does not name its workload."
+        return True, f"Reruns {a.model.run_info.get('workload')} with {knob}={getattr(f, 'knob_value', None)} and compares."
+
+    def copy_fix(self) -> str:
+        if self.current is None:
+            return ""
+        f = self.findings[self.current]
+        text = str(getattr(f, "fix_snippet", "") or getattr(f, "fix", "") or "")
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+    def select(self, index: int) -> None:
+        if 0 <= index < len(self.findings):
+            self.list.setCurrentRow(index)

@@ -1,0 +1,171 @@
+"""Hosts engineer T's TimelineWidget (profiler_gui.timeline.widget) next to the details panel.
+
+Until the timeline lands, a placeholder keeps the same methods, remembers the
+selection and highlights (so findings / tables still 'jump' somewhere) and
+says that the timeline is not available.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from analyzers.trace_model import TraceModel
+
+from .common import note_label
+from .details import DetailsPanel
+
+
+def _timeline_class() -> tuple[type | None, str]:
+    try:
+        from profiler_gui.timeline.widget import TimelineWidget
+        return TimelineWidget, ""
+    except ImportError as exc:
+        return None, f"The timeline is not available yet ({exc})."
+    except Exception as exc:  # a broken timeline must not take the window down
+        traceback.print_exc()
+        return None, f"The timeline failed to import: {exc}"
+
+
+class TimelineHost(QWidget):
+    """Timeline + details; a stable facade over TimelineWidget."""
+
+    eventSelected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model: TraceModel | None = None
+        self.selected_row: int | None = None
+        self.highlighted_rows: list[int] = []
+        self.highlighted_ranges: list[tuple[int, int, int | None]] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.splitter = QSplitter(Qt.Horizontal)
+        lay.addWidget(self.splitter)
+        cls, why = _timeline_class()
+        self.widget: Any = None
+        if cls is not None:
+            try:
+                self.widget = cls()
+            except Exception as exc:
+                traceback.print_exc()
+                why = f"The timeline failed to start: {exc}"
+        if self.widget is not None:
+            self.splitter.addWidget(self.widget)
+            sig = getattr(self.widget, "eventSelected", None)
+            if sig is not None:
+                sig.connect(self._on_widget_selected)
+        else:
+            holder = QWidget()
+            hl = QVBoxLayout(holder)
+            self.placeholder = note_label(why)
+            self.placeholder.setAlignment(Qt.AlignCenter)
+            hl.addWidget(self.placeholder)
+            self.status = QLabel("")
+            self.status.setWordWrap(True)
+            self.status.setAlignment(Qt.AlignCenter)
+            hl.addWidget(self.status)
+            self.splitter.addWidget(holder)
+        self.details = DetailsPanel()
+        self.details.jumpToRow.connect(self.select_row)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([1000, 320])
+
+    @property
+    def available(self) -> bool:
+        return self.widget is not None
+
+    def _call(self, name: str, *args: Any) -> Any:
+        fn = getattr(self.widget, name, None) if self.widget is not None else None
+        if fn is None:
+            return None
+        try:
+            return fn(*args)
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            return None
+
+    def set_model(self, model: TraceModel | None, data: Any = None) -> None:
+        self.model = model
+        self.selected_row = None
+        self.highlighted_rows, self.highlighted_ranges = [], []
+        self.details.set_model(model)
+        if model is not None:
+            self._call("set_model", model, data)
+        self._placeholder_status()
+
+    def _on_widget_selected(self, row: int) -> None:
+        self.selected_row = int(row) if row is not None and row >= 0 else None
+        self.details.show_row(self.selected_row)
+        if self.selected_row is not None:
+            self.eventSelected.emit(self.selected_row)
+
+    def select_row(self, row: int) -> None:
+        self.selected_row = int(row)
+        self.details.show_row(self.selected_row)
+        self._call("select_row", int(row))
+        self._placeholder_status()
+
+    def highlight_rows(self, rows: list[int]) -> None:
+        self.highlighted_rows = [int(r) for r in rows]
+        self._call("highlight_rows", self.highlighted_rows)
+        self._placeholder_status()
+
+    def highlight_ranges(self, ranges: list[tuple[int, int, int | None]]) -> None:
+        self.highlighted_ranges = [(int(a), int(b), None if t is None else int(t)) for a, b, t in ranges]
+        self._call("highlight_ranges", self.highlighted_ranges)
+        if self.highlighted_ranges:
+            lo = min(r[0] for r in self.highlighted_ranges)
+            hi = max(r[1] for r in self.highlighted_ranges)
+            pad = max((hi - lo) // 20, 1000)
+            self.zoom_to(lo - pad, hi + pad)
+        self._placeholder_status()
+
+    def zoom_to(self, start_ns: int, end_ns: int) -> None:
+        self._call("zoom_to", int(start_ns), int(end_ns))
+
+    def search(self, text: str) -> Any:
+        return self._call("search", text)
+
+    def set_theme(self, name: str) -> None:
+        self._call("set_theme", name)
+
+    def export_png(self, path: str) -> bool:
+        if self.widget is None:
+            return False
+        if hasattr(self.widget, "export_png"):
+            return self._call("export_png", path) is not False
+        return self.widget.grab().save(path)
+
+    def focus_timeline(self) -> None:
+        if self.widget is not None:
+            self.widget.setFocus(Qt.ShortcutFocusReason)
+
+    def forward_key(self, key: str) -> None:
+        """W/S/A/D/F and '/' from the window: hand them to the timeline."""
+        fn = getattr(self.widget, "handle_key", None) if self.widget is not None else None
+        if fn is not None:
+            self._call("handle_key", key)
+        elif self.widget is not None:
+            from PySide6.QtCore import QEvent
+            from PySide6.QtGui import QKeyEvent
+            from PySide6.QtWidgets import QApplication
+            qt_key = {"w": Qt.Key_W, "s": Qt.Key_S, "a": Qt.Key_A, "d": Qt.Key_D, "f": Qt.Key_F,
+                      "/": Qt.Key_Slash}[key]
+            target = QApplication.focusWidget() if self.widget.isAncestorOf(QApplication.focusWidget() or self) else self.widget
+            for kind in (QEvent.KeyPress, QEvent.KeyRelease):
+                QApplication.sendEvent(target, QKeyEvent(kind, qt_key, Qt.NoModifier, key))
+
+    def _placeholder_status(self) -> None:
+        if self.widget is not None or self.model is None:
+            return
+        parts = [f"Loaded {len(self.model):,} slices."]
+        if self.selected_row is not None:
+            parts.append(f"Selected: {self.model.name(self.selected_row)}")
+        if self.highlighted_rows or self.highlighted_ranges:
+            parts.append(f"Highlighted: {len(self.highlighted_rows)} events, {len(self.highlighted_ranges)} ranges")
+        self.status.setText("\n".join(parts))

@@ -1,0 +1,139 @@
+"""Background work for the window: load + analyze, run a workload, A/B.
+
+A :class:`Task` runs a plain Python function in a daemon thread and reports
+through Qt signals (delivered on the GUI thread by queued connections), so
+the event loop never waits on file parsing, analysis or a child process.
+Cancel sets a ``threading.Event``; the work checks it in its progress
+callback and raises :class:`Cancelled`.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from .analysis import Analysis, Cancelled, load_and_analyze
+
+
+
+class RunError(RuntimeError):
+    """A workload run that did not finish ok (its message is for the user)."""
+
+
+WorkFn = Callable[[Callable[[str, float], None], threading.Event], Any]
+
+
+class Task(QObject):
+    """One background job.  Emits progress(message, fraction), then exactly one of done/failed/cancelled."""
+
+    progress = Signal(str, float)
+    done = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()  # after any of the three above
+
+    def __init__(self, title: str, fn: WorkFn, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self._fn = fn
+        self.cancel_event = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "Task":
+        self._thread = threading.Thread(target=self._run, name=f"torchscope-{self.title}", daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.is_running()
+
+    def _progress(self, message: str, fraction: float) -> None:
+        if self.cancel_event.is_set():
+            raise Cancelled()
+        self.progress.emit(str(message), float(fraction))
+
+    def _run(self) -> None:
+        try:
+            result = self._fn(self._progress, self.cancel_event)
+        except Cancelled:
+            self.cancelled.emit()
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
+            self.failed.emit(user_message(exc))
+        else:
+            if self.cancel_event.is_set():
+                self.cancelled.emit()
+            else:
+                self.done.emit(result)
+        self.finished.emit()
+
+
+def user_message(exc: BaseException) -> str:
+    """One readable line for the user; a traceback on stderr for bugs."""
+    from analyzers.errors import TraceLoadError
+
+    try:
+        from analyzers.knobs import KnobError
+    except ImportError:  # pragma: no cover
+        KnobError = ValueError  # type: ignore[misc,assignment]
+    known: tuple[type[BaseException], ...] = (TraceLoadError, KnobError, OSError, RunError)
+    try:
+        from collectors.errors import KnobRefused
+        from collectors.workload_ref import WorkloadRefError
+        known += (KnobRefused, WorkloadRefError)
+    except ImportError:  # pragma: no cover
+        pass
+    text = " ".join(str(exc).split())
+    if isinstance(exc, known):
+        return text or type(exc).__name__
+    traceback.print_exception(exc)
+    return f"internal error ({type(exc).__name__}): {text}"
+
+
+def load_task(path: str, parent: QObject | None = None) -> Task:
+    """Load and analyze ``path``; done(Analysis)."""
+    return Task("load", lambda progress, cancel: load_and_analyze(path, progress, cancel), parent)
+
+
+def run_workload_and_load(workload: str, settings: dict[str, Any], out_dir: str, *, workload_args: list[str] | None = None,
+                          run_kwargs: dict[str, Any] | None = None, progress: Callable[[str, float], None],
+                          cancel: threading.Event) -> Analysis:
+    """Run ``workload`` via collectors.runner, then load and analyze its bundle (raises on failure)."""
+    from collectors.runner import run_workload
+
+    def on_progress(event: dict[str, Any]) -> None:
+        total = event.get("total") or 0
+        step = event.get("step") or 0
+        frac = 0.05 + 0.6 * (step / total) if total else 0.05
+        msg = event.get("message") or f"{event.get('phase', '')} {step}/{total}" if total else event.get("phase", "")
+        progress(f"running: {msg}", min(frac, 0.65))
+
+    result = run_workload(workload, settings, out_dir, on_progress=lambda e: _safe(on_progress, e, cancel),
+                          cancel=cancel, workload_args=list(workload_args or []), **(run_kwargs or {}))
+    if cancel.is_set() or result.status == "cancelled":
+        raise Cancelled()
+    if not result.ok:
+        raise RunError(f"run {result.status}: {result.error or 'no error text'}"
+                           + (f" (bundle: {result.bundle_path})" if result.bundle_path else ""))
+
+    def sub(phase: str, frac: float) -> None:
+        progress(phase, 0.65 + 0.35 * frac)
+
+    return load_and_analyze(str(result.bundle_path), sub, cancel)
+
+
+def _safe(fn: Callable[[dict[str, Any]], None], event: dict[str, Any], cancel: threading.Event) -> None:
+    # the runner polls ``cancel`` itself; a Cancelled raised inside its callback would skip its cleanup
+    try:
+        fn(event)
+    except Cancelled:
+        cancel.set()
