@@ -61,8 +61,7 @@ def load_bundle(source: TraceSource, progress: ProgressFn | None = None) -> Trac
         model = load_file(source.files[0], "run-bundle", progress)
         model.source = SourceInfo(str(bundle), "run-bundle", model.source.schema)
     else:
-        empty = RawEvents([], [], [], [], [], [], [], [], [], [])
-        model = build_model(empty, SourceInfo(str(bundle), "run-bundle"))
+        model = build_model(RawEvents.empty(), SourceInfo(str(bundle), "run-bundle"))
         status = info.get("status", "unknown")
         model.warnings.append(f"run bundle holds no trace (status: {status}; error: {info.get('error') or 'none'})")
     model.run_info = info

@@ -3,7 +3,8 @@
 Window = [first step start, last step end].  GPU Utilization (kernel union /
 window), Est. SM Efficiency (sum of min(blocks per SM, 1) capped at 1,
 integrated / window), Est. Achieved Occupancy (clipped-duration-weighted mean),
-Tensor Core share (by op dtype when shapes were recorded, else by kernel name)
+Tensor Core share (by op dtype when shapes were recorded, plus Tensor Core
+kernel names; by kernel name alone otherwise)
 and the share of kernel time launched by Tensor-Core-eligible ops.
 """
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Optional
+
+import msgspec
 
 import numpy as np
 
@@ -109,31 +112,57 @@ def tensor_core_flags(model: TraceModel) -> tuple[np.ndarray, np.ndarray, str]:
         by_name = name_mask(model, is_tc_kernel_name)[kernels]
         # dtype signal: 'Input type' of the eligible ops (present with record_shapes=True)
         erows = np.flatnonzero(eligible_op)
-        if len(erows) > 20000:  # a sample is enough to know whether shapes were recorded
-            sample = erows[:: max(1, len(erows) // 20000)]
-        else:
-            sample = erows
-        types = [a.get("Input type") for a in model.args_many(sample)] if len(sample) else []
-        if not any(isinstance(t, list) and any(t) for t in types):
+        types = _input_types(model, erows)
+        if not any(types):
             return by_name, eligible, "kernel-name"
         low = np.zeros(len(model), dtype=bool)
         tf32 = bool(model.settings.get("tf32"))
-        all_types = types if len(sample) == len(erows) else [a.get("Input type") for a in model.args_many(erows)]
-        for row, t in zip(erows, all_types):
-            text = " ".join(str(x) for x in t).lower() if isinstance(t, list) else ""
-            cc = _compute_major(model, row)
-            fp32_tc = ("float" in text and "double" not in text and cc >= 8
-                       and (tf32 or "conv" in model.name(row).lower()))  # cuDNN allows TF32 by default
-            if any(p in text for p in _LOW_PRECISION) or fp32_tc:
-                low[row] = True
+        cc = _compute_major(model)
+        codes, uniq = _factorize_text(types)
+        low_u = np.array([any(p in t for p in _LOW_PRECISION) for t in uniq], dtype=bool)
+        fp32_u = np.array(["float" in t and "double" not in t for t in uniq], dtype=bool)
+        is_conv = name_mask(model, lambda n: "conv" in n.lower())[erows]
+        fp32_tc = fp32_u[codes] & (cc >= 8) & (tf32 | is_conv)  # cuDNN allows TF32 convolutions by default
+        low[erows] = low_u[codes] | fp32_tc
         by_dtype = _under_ops(model, eligible_op & low, launch)
-        return by_dtype, eligible, "dtype"
+        # a Tensor Core kernel name is direct evidence too (e.g. TF32 'tensorop' kernels under float ops)
+        return by_dtype | by_name, eligible, "dtype"
     return cached(model, "tensor_core_flags", compute)
 
 
-def _compute_major(model: TraceModel, row: int) -> int:
+def _compute_major(model: TraceModel) -> int:
     majors = [int(p.get("computeMajor", 0) or 0) for p in model.device_properties]
     return max(majors) if majors else 0
+
+
+class _TypeArgs(msgspec.Struct, rename={"input_type": "Input type"}):
+    input_type: Any = None
+
+
+_types_decoder = msgspec.json.Decoder(list[Optional[_TypeArgs]])
+
+
+def _input_types(model: TraceModel, rows: np.ndarray) -> list[str]:
+    """Lower-cased ' '-joined 'Input type' of each row ('' when absent); decodes only that field."""
+    raws = [model.args_raw[r] for r in rows]
+    if not raws:
+        return []
+    blob = b"[" + b",".join(bytes(r) if r is not None else b"null" for r in raws) + b"]"
+    try:
+        parsed = _types_decoder.decode(blob)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        parsed = [_TypeArgs(a.get("Input type")) for a in model.args_many(rows)]
+    out = []
+    for a in parsed:
+        t = a.input_type if a is not None else None
+        out.append(" ".join(map(str, t)).lower() if isinstance(t, list) else "")
+    return out
+
+
+def _factorize_text(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
+    return codes, list(index)
 
 
 def gpu_metrics(model: TraceModel, steps: StepTable | None = None) -> list[GpuMetrics]:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import gc
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from .errors import TraceLoadError
 
@@ -59,23 +61,32 @@ _any_decoder = msgspec.json.Decoder()
 
 @dataclass
 class RawEvents:
-    """Per-field lists of every event, in file order, plus top-level metadata."""
+    """Per-field columns of every event, in file order, plus top-level metadata.
 
-    ph: list[str]
-    name: list[str]
-    cat: list[str]
-    pid: list[Any]
-    tid: list[Any]
-    ts: list[float]
-    dur: list[float]
-    id: list[Any]
-    bp: list[str]
-    args: list[Any]  # msgspec.Raw / bytes / None
+    ``ts`` and ``dur`` are float64 arrays (microseconds); the others are object
+    arrays (or lists while the lenient path builds them).
+    """
+
+    ph: Any
+    name: Any
+    cat: Any
+    pid: Any
+    tid: Any
+    ts: Any
+    dur: Any
+    id: Any
+    bp: Any
+    args: Any  # msgspec.Raw / bytes / None per event
     metadata: dict[str, Any] = field(default_factory=dict)
     dropped: int = 0  # events that were not JSON objects or lacked usable fields
 
     def __len__(self) -> int:
         return len(self.ph)
+
+    @classmethod
+    def empty(cls) -> "RawEvents":
+        """No events at all (e.g. a run bundle whose workload failed before tracing)."""
+        return _to_columns(cls([], [], [], [], [], [], [], [], [], []))
 
 
 def decode_trace_json(path: Path, data: bytes) -> RawEvents:
@@ -117,20 +128,36 @@ def _short(exc: Exception) -> str:
     return text[:200]
 
 
+def _column(events: list[Any], attr: str, dtype: Any = object) -> np.ndarray:
+    """One field of every struct as a numpy array, in one pass."""
+    return np.fromiter(map(attrgetter(attr), events), dtype=dtype, count=len(events))
+
+
 def _from_structs(events: list[_Event], meta: dict[str, Any]) -> RawEvents:
+    n = len(events)
     return RawEvents(
-        ph=[e.ph for e in events],
-        name=[e.name for e in events],
-        cat=[e.cat for e in events],
-        pid=[e.pid for e in events],
-        tid=[e.tid for e in events],
-        ts=[e.ts for e in events],
-        dur=[e.dur for e in events],
-        id=[e.id for e in events],
-        bp=[e.bp for e in events],
-        args=[e.args if len(e.args) else None for e in events],
+        ph=_column(events, "ph"),
+        name=_column(events, "name"),
+        cat=_column(events, "cat"),
+        pid=_column(events, "pid"),
+        tid=_column(events, "tid"),
+        ts=_column(events, "ts", np.float64),
+        dur=_column(events, "dur", np.float64),
+        id=_column(events, "id"),
+        bp=_column(events, "bp"),
+        args=np.fromiter((a if len(a) else None for a in map(attrgetter("args"), events)), dtype=object, count=n),
         metadata=meta,
     )
+
+
+def _to_columns(out: RawEvents) -> RawEvents:
+    """Lists built by the lenient path -> the same array columns as the fast path."""
+    for name in ("ph", "name", "cat", "pid", "tid", "id", "bp", "args"):
+        values = getattr(out, name)
+        setattr(out, name, np.fromiter(values, dtype=object, count=len(values)))
+    out.ts = np.asarray(out.ts, dtype=np.float64)
+    out.dur = np.asarray(out.dur, dtype=np.float64)
+    return out
 
 
 def _num(value: Any, default: float) -> float:
@@ -192,4 +219,4 @@ def _lenient(path: Path, data: bytes) -> RawEvents:
         out.bp.append(bp if isinstance(bp, str) else "")
         args = ev.get("args")
         out.args.append(encode(args) if isinstance(args, dict) else None)
-    return out
+    return _to_columns(out)

@@ -105,34 +105,47 @@ def _add_ab_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
     p.add_argument("--seed", type=int, default=d(0), help="bootstrap seed")
 
 
-def _positionals(p: argparse.ArgumentParser) -> None:
+class _RestAction(argparse.Action):
+    """WORKLOAD's remainder: options written after WORKLOAD, then ``-- ARGS`` for the workload.
+
+    argparse hands every word after the positional WORKLOAD to a REMAINDER
+    argument; this action parses the options among them at parse time, so the
+    namespace is complete when parse_args returns, and keeps what follows
+    ``--`` as the workload's arguments.
+    """
+
+    def __init__(self, option_strings: Any, dest: str, extra: Callable[..., None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.extra = extra
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        rest = list(values or [])
+        cut = rest.index("--") if "--" in rest else len(rest)
+        opts, workload_args = rest[:cut], rest[cut + 1:]
+        setattr(namespace, self.dest, workload_args)
+        if not opts:
+            return
+        sub = argparse.ArgumentParser(prog=parser.prog, add_help=False)
+        _add_options(sub, suppress=True)
+        if self.extra is not None:
+            self.extra(sub, True)
+        parsed, unknown = sub.parse_known_args(opts)
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)} (workload arguments go after --)")
+        for key, value in vars(parsed).items():
+            if isinstance(value, list):
+                setattr(namespace, key, list(getattr(namespace, key, None) or []) + value)
+            else:
+                setattr(namespace, key, value)
+
+
+def _positionals(p: argparse.ArgumentParser, extra: Callable[..., None]) -> None:
     p.add_argument("workload", help="built-in name, a .py file defining build(config), "
                                     "module:function, or a plain training script")
-    p.add_argument("workload_args", nargs=argparse.REMAINDER,
+    p.add_argument("workload_args", nargs=argparse.REMAINDER, action=_RestAction, extra=extra,
                    help="options, then -- ARGS: arguments for the workload (config.args) or script (sys.argv)")
-
-
-def _finish_args(args: argparse.Namespace, extra: Callable[[argparse.ArgumentParser, bool], None]) -> None:
-    """Parse options written after WORKLOAD (argparse leaves them in the remainder); keep ARGS after --."""
-    rest = list(args.workload_args)
-    if "--" in rest:
-        cut = rest.index("--")
-        opts, args.workload_args = rest[:cut], rest[cut + 1:]
-    else:
-        opts, args.workload_args = rest, []
-    if not opts:
-        return
-    p = argparse.ArgumentParser(prog=f"torchscope {args.command_name}", add_help=False)
-    _add_options(p, suppress=True)
-    extra(p, True)
-    parsed, unknown = p.parse_known_args(opts)
-    if unknown:
-        raise ValueError(f"unrecognized arguments: {' '.join(unknown)} (workload arguments go after --)")
-    for key, value in vars(parsed).items():
-        if isinstance(value, list):
-            setattr(args, key, list(getattr(args, key, [])) + value)
-        else:
-            setattr(args, key, value)
 
 
 def register(subparsers: Any) -> None:
@@ -142,7 +155,7 @@ def register(subparsers: Any) -> None:
                                           "timed steps; write a run bundle and print its path.")
     _add_options(p)
     _add_profile_options(p)
-    _positionals(p)
+    _positionals(p, _add_profile_options)
     p.set_defaults(func=_guard(cmd_profile), command_name="profile")
 
     p = subparsers.add_parser("ab", help="A/B: baseline vs fixed knobs, interleaved, with a bootstrap CI",
@@ -151,7 +164,7 @@ def register(subparsers: Any) -> None:
                                           "median_A/median_B and a bootstrap 95%% CI.")
     _add_options(p)
     _add_ab_options(p)
-    _positionals(p)
+    _positionals(p, _add_ab_options)
     p.set_defaults(func=_guard(cmd_ab), command_name="ab")
 
     p = subparsers.add_parser("workloads", help="list the built-in workloads")
@@ -175,7 +188,6 @@ def cmd_profile(args: argparse.Namespace) -> int:
     """Run one workload and print the bundle path (or the result as JSON)."""
     from analyzers.knobs import parse_assignments
     from collectors.runner import run_workload
-    _finish_args(args, _add_profile_options)
     settings = parse_assignments(args.sets)
     result = run_workload(args.workload, settings, args.out, args.timeout, ProgressPrinter(quiet=args.quiet),
                           name=args.name, workload_args=args.workload_args,
@@ -198,7 +210,6 @@ def cmd_ab(args: argparse.Namespace) -> int:
     """Run an interleaved A/B comparison and print the report (or JSON)."""
     from analyzers.knobs import parse_assignments
     from collectors.ab import format_ab, run_ab
-    _finish_args(args, _add_ab_options)
     if not args.fixes:
         return _error("ab needs at least one --fix KNOB=VALUE")
     base = parse_assignments(args.sets)

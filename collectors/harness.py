@@ -147,8 +147,11 @@ def export_trace(prof: Any, out_dir: str) -> str:
 def _profile_window(step: Callable[[], None], cfg: LoopConfig, device: str, out_dir: str, emit: Emit) -> str:
     """One profiler warm-up step then ``profile_steps`` recorded steps."""
     exported: list[str] = []
+    failed: list[BaseException] = []
 
     def on_ready(prof: Any) -> None:
+        if failed:  # the window broke off: no half trace, keep the failing phase in the error
+            return
         emit("write", 0, 1, "exporting trace")
         exported.append(export_trace(prof, out_dir))
 
@@ -157,10 +160,14 @@ def _profile_window(step: Callable[[], None], cfg: LoopConfig, device: str, out_
     with torch.profiler.profile(activities=profiler_activities(device), schedule=schedule,
                                 record_shapes=True, profile_memory=True, with_stack=cfg.with_stack,
                                 on_trace_ready=on_ready) as prof:
-        for i in range(total):
-            emit("profile", i, total, "profiled step")
-            step()
-            prof.step()
+        try:
+            for i in range(total):
+                emit("profile", i, total, "profiled step")
+                step()
+                prof.step()
+        except BaseException as exc:
+            failed.append(exc)
+            raise
     if not exported:
         raise RuntimeError("the profiler produced no trace")
     emit("profile", total, total, "profiled window done")

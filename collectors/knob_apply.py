@@ -9,6 +9,7 @@ Device-level refusals live in knob_checks (torch-free, used by the parent too).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, ContextManager, Mapping
@@ -141,7 +142,11 @@ def rebuild_optimizer(opt: Any, params: Any, impl: str) -> Any:
     if impl == "default":
         return opt
     cls = type(opt)
-    defaults = {k: v for k, v in opt.defaults.items() if k not in ("foreach", "fused", "differentiable")}
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    if impl not in accepted:
+        raise KnobRefused(f"knob optimizer_impl={impl}: {cls.__name__} has no {impl} implementation")
+    skip = {"foreach", "fused", "differentiable", "params"}
+    defaults = {k: v for k, v in opt.defaults.items() if k in accepted and k not in skip}
     groups = [{k: v for k, v in g.items() if k not in ("foreach", "fused")} for g in opt.param_groups]
     flag = {"foreach": {"foreach": True}, "fused": {"fused": True}}[impl]
     try:

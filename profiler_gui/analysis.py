@@ -248,6 +248,8 @@ def fallback_memory(model: TraceModel, top: int = 200) -> dict[str, Any]:
         op = model.name(int(ops[cand[np.argmax(o_depth[cand])]])) if len(cand) else ""
         recs.append({"addr": "?" if "live_note" in out else hex(addr), "size_mb": nbytes / 2**20, "allocated_at_ms": ts / 1e6, "op": op})
     out["live_at_peak"] = pd.DataFrame(recs, columns=["addr", "size_mb", "allocated_at_ms", "op"])
+    if "live_note" in out:
+        out["live_at_peak"] = out["live_at_peak"].drop(columns=["addr"])
     return out
 
 
@@ -318,11 +320,11 @@ def analyze(path: str, models: list[TraceModel], progress: ProgressFn | None = N
                              lambda: fallback_kernel_table(m), piece, 0.5)
 
     mt = _try_import("analyzers.memory_timeline")
-    a.memory = piece("memory", 0.55, lambda: fallback_memory(m))
-    if mt is not None:
-        fn = getattr(mt, "memory_timeline", None)
-        if callable(fn):
-            a.memory_raw = piece("memory_timeline", 0.57, lambda: fn(m))
+    if mt is not None and hasattr(mt, "memory_series") and hasattr(mt, "memory_peaks"):
+        a.memory = piece("memory", 0.55, lambda: memory_from_analyzer(m, mt))
+    if a.memory is None:
+        a.memory = piece("memory", 0.55, lambda: fallback_memory(m))
+        a.fallbacks.add("memory")
 
     rules = _try_import("analyzers.rules")
     if rules is None or not hasattr(rules, "run_rules"):
@@ -338,7 +340,7 @@ def analyze(path: str, models: list[TraceModel], progress: ProgressFn | None = N
         a.report = piece("report", 0.75, lambda: rep.build_report(models, path, a.findings))
 
     if timeline:
-        tl = _try_import("profiler_gui.timeline.widget") or _try_import("profiler_gui.timeline")
+        tl = _try_import("profiler_gui.timeline")
         build = getattr(tl, "build_pyramids", None) if tl is not None else None
         if build is None:
             a.unavailable["timeline"] = "not available yet (profiler_gui.timeline has not landed)"
@@ -349,11 +351,48 @@ def analyze(path: str, models: list[TraceModel], progress: ProgressFn | None = N
     return a
 
 
+def memory_from_analyzer(m: TraceModel, mt: Any) -> dict[str, Any]:
+    """analyzers.memory_timeline (memory_series + memory_peaks) in the view's dict shape."""
+    series = mt.memory_series(m)
+    peaks = {(p.device_type, p.device_id): p for p in mt.memory_peaks(m, max_live=200)}
+    out: dict[str, Any] = {"devices": [], "live_at_peak": pd.DataFrame()}
+    best = None
+    for s in series:
+        p = peaks.get((s.device_type, s.device_id))
+        alloc = np.asarray(s.allocated_bytes, dtype=np.float64)
+        res = (np.asarray(s.reserved_bytes, dtype=np.float64) if s.reserved_bytes is not None
+               else np.full(len(alloc), np.nan))
+        if p is not None:
+            peak_ts, peak_b = int(p.peak_time_ns), float(p.peak_allocated_bytes)
+        elif len(alloc):
+            i = int(np.nanargmax(alloc))
+            peak_ts, peak_b = int(s.ts_ns[i]), float(alloc[i])
+        else:
+            continue
+        out["devices"].append({"label": s.label, "device_type": int(s.device_type), "device_id": int(s.device_id),
+                               "ts_ns": np.asarray(s.ts_ns), "allocated": alloc, "reserved": res,
+                               "peak_ts_ns": peak_ts, "peak_bytes": peak_b})
+        if p is not None and (best is None or (p.device_type == 1, peak_b) > (best.device_type == 1, best.peak_allocated_bytes)):
+            best = p
+    if len(m.memory) and len(np.unique(m.memory.addr)) <= 1:  # addresses not recorded: the GUI's table says more
+        fb = fallback_memory(m)
+        out["peak_device"], out["live_at_peak"] = fb.get("peak_device"), fb["live_at_peak"]
+        out["live_note"] = fb.get("live_note", "")
+    elif best is not None:
+        out["peak_device"] = best.device_label
+        out["live_at_peak"] = pd.DataFrame(
+            [{"addr": hex(int(x.addr)), "size_mb": x.bytes / 2**20, "allocated_at_ms": x.alloc_ns / 1e6, "op": x.op or ""}
+             for x in best.live], columns=["addr", "size_mb", "allocated_at_ms", "op"])
+        if best.live_count > len(best.live):
+            out["live_note"] = f"{best.live_count:,} allocations live; the {len(best.live)} largest are listed."
+    return out
+
+
 def _ops_by_shape(m: TraceModel) -> pd.DataFrame:
     mod = _try_import("analyzers.op_table")
     fn = getattr(mod, "op_table", None) if mod is not None else None
     if fn is not None:
-        for kw in ({"group_by_shape": True}, {"by_shape": True}, {"group_by_input_shape": True}):
+        for kw in ({"group_by": "name+shapes"}, {"group_by_shape": True}, {"by_shape": True}):
             try:
                 res = fn(m, **kw)
                 if isinstance(res, pd.DataFrame):
@@ -448,7 +487,10 @@ def compare_analyses(a: Analysis, b: Analysis, ab: Any = None) -> dict[str, Any]
     cmp_mod = _try_import("analyzers.compare")
     if cmp_mod is not None and hasattr(cmp_mod, "compare"):
         try:
-            out["analyzer"] = cmp_mod.compare(a.models, b.models)
+            try:
+                out["analyzer"] = cmp_mod.compare(a.models, b.models, findings_a=a.findings, findings_b=b.findings)
+            except TypeError:
+                out["analyzer"] = cmp_mod.compare(a.models, b.models)
         except Exception as exc:
             out["unavailable"]["compare"] = f"analyzers.compare failed: {_err(exc)}"
             traceback.print_exc()
@@ -483,7 +525,8 @@ def compare_analyses(a: Analysis, b: Analysis, ab: Any = None) -> dict[str, Any]
         d = an["breakdown_delta_ms"]
         out["breakdown"] = pd.DataFrame({"component": list(d), "delta_ms": [float(v) for v in d.values()]})
     # what changed most: per name, total time per step
-    out["changes"] = _top_changes(a, b)
+    tc = an.get("top_changes") if isinstance(an, dict) else None
+    out["changes"] = pd.DataFrame(tc) if isinstance(tc, list) and tc else _top_changes(a, b)
     # findings resolved / new (by rule)
     ra = {getattr(f, "rule", str(f)): f for f in a.findings}
     rb = {getattr(f, "rule", str(f)): f for f in b.findings}

@@ -177,6 +177,18 @@ class ModelFacts:
             return 0.0
         return float((e - s).mean())
 
+    @cached_property
+    def from_profiler_steps(self) -> bool:
+        """True when steps come from ProfilerStep# ranges (not the whole trace as one step)."""
+        flag = getattr(self.steps, "from_profiler_steps", None)
+        if flag is not None:
+            return bool(flag)
+        return bool(len(self.model.rows_named(STEP_PREFIX)))
+
+    def negligible(self, gain_ms: float) -> bool:
+        """A gain too small to report (under 0.1 % of the step)."""
+        return gain_ms <= 0.001 * self.step_ms or gain_ms < 1e-3
+
     @property
     def step_ms(self) -> float:
         return self.step_ns / 1e6

@@ -10,6 +10,7 @@ from .context import ModelFacts, pct, severity_for
 from .registry import rule
 
 CPUQ_THRESHOLD_PCT = 40.0
+PER_OP_OVERHEAD_US = 3.0
 _QUANT_OPS = ("aten::linear", "aten::addmm", "aten::mm", "aten::matmul", "aten::lstm", "aten::gru")
 
 
@@ -147,12 +148,17 @@ def inference_mode(f: ModelFacts) -> Finding | None:
     if not with_seq:
         return None
     cpu_ms = f.per_step_ms(cpu_ns)
-    gain = min(0.05 * cpu_ms, 0.02 * f.step_ms)
+    # autograd bookkeeping costs a few microseconds per recorded op (graph nodes, version counters)
+    ops_per_step = len(top) / f.n_steps * len(with_seq) / len(sample)
+    gain = min(ops_per_step * PER_OP_OVERHEAD_US / 1e3, 0.1 * cpu_ms)
+    if f.negligible(gain):
+        return None
     return Finding(
         rule="INF1", title="Inference runs with autograd recording", severity="low",
         summary=("No backward pass ran, yet the ops carry autograd sequence numbers: grad mode was on. "
                  "torch.inference_mode() skips autograd bookkeeping."),
-        evidence={"ops_sampled": len(sample), "ops_with_sequence_number": len(with_seq), "cpu_ms_per_step": cpu_ms},
+        evidence={"ops_sampled": len(sample), "ops_with_sequence_number": len(with_seq), "cpu_ms_per_step": cpu_ms,
+                  "recorded_ops_per_step": ops_per_step},
         evidence_rows=with_seq[:200], evidence_ranges=f.evidence_ranges_of(np.asarray(with_seq)),
         gain_ms=gain, bottleneck_ms=cpu_ms, step_ms=f.step_ms,
         fix="Run evaluation/inference under torch.inference_mode() (or torch.no_grad()).",

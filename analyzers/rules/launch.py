@@ -27,10 +27,10 @@ def _short_kernels(f: ModelFacts) -> tuple[np.ndarray, np.ndarray, float]:
 @rule("LAUNCH1", "Launch-bound: many tiny kernels, GPU mostly idle", gpu=True)
 def launch_bound(f: ModelFacts) -> Finding | None:
     m = f.model
-    if not m.has_gpu:
-        return None
+    if not m.has_gpu or not f.from_profiler_steps:
+        return None  # without ProfilerStep ranges the 'step' is the whole trace, idle gaps included
     idle = f.gpu_idle
-    if not idle["window_ns"]:
+    if not idle["window_ns"] or pct(idle["host_wait_ns"], idle["idle_ns"]) <= HOST_WAIT_MIN_PCT:
         return None
     busy_pct = pct(idle["busy_ns"], idle["window_ns"])
     k, short, median_us = _short_kernels(f)
@@ -50,6 +50,8 @@ def launch_bound(f: ModelFacts) -> Finding | None:
         knob, value = "compile", "default"
     else:
         knob, value = None, None
+    if f.negligible(gain):
+        return None
     rows = k[short]
     return Finding(
         rule="LAUNCH1", title="Launch-bound: many tiny kernels, GPU mostly idle",
@@ -74,7 +76,7 @@ def launch_bound(f: ModelFacts) -> Finding | None:
 @rule("CPUOH1", "CPU-bound: the GPU waits for Python", gpu=True)
 def cpu_overhead(f: ModelFacts) -> Finding | None:
     m = f.model
-    if not m.has_gpu:
+    if not m.has_gpu or not f.from_profiler_steps:
         return None
     idle = f.gpu_idle
     if not idle["window_ns"] or not idle["idle_ns"]:

@@ -40,6 +40,8 @@ def low_occupancy(f: ModelFacts) -> Finding | None:
     bad_ms = f.per_step_ms(bad_ns)
     # per step, only a fraction is recoverable by fusing / bigger batches; stay conservative
     gain = 0.5 * f.per_step_ms(wasted_ns)
+    if f.negligible(gain):
+        return None
     rows = k[bad]
     knob, value = (None, None)
     if f.settings.get("compile", "off") == "off":

@@ -8,6 +8,7 @@ from .context import ModelFacts, pct, severity_for
 from .registry import rule
 
 THRESHOLD_PCT = 10.0
+MIN_GPU_OPS = 50  # per step: the for-loop implementation launches several kernels per parameter
 
 
 @rule("OPT1", "Unfused optimizer step")
@@ -25,11 +26,12 @@ def unfused_optimizer(f: ModelFacts) -> Finding | None:
         return None
     gpu, _ = f.gpu_rows_under(rows)
     kernels = len(gpu) / f.n_steps
-    foreach = bool(f.string_mask("foreach", lambda s: s.startswith("aten::_foreach_")).any()) and bool(
-        (f.name_mask("foreach", lambda s: s.startswith("aten::_foreach_")) & f.in_window).any())
+    foreach = bool((f.name_mask("foreach", lambda s: s.startswith("aten::_foreach_")) & f.in_window).any())
     fused = bool((f.name_mask("fused_opt", lambda s: s.startswith("aten::_fused_")) & f.in_window).any())
     if fused:
         return None
+    if m.has_gpu and kernels < MIN_GPU_OPS:
+        return None  # few launches: the time is not per-parameter kernel overhead
     value = "fused" if (m.has_gpu or foreach) else "foreach"
     if f.settings.get("optimizer_impl") == value:
         return None

@@ -45,6 +45,8 @@ def host_sync(f: ModelFacts) -> Finding | None:
     saved_ns = np.minimum(gap, m.dur_ns[calls])
     gain = f.per_step_ms(int(saved_ns.sum()))
     bottleneck = blocked_ms + refill_ms
+    if f.negligible(gain):
+        return None  # the host waited, but the GPU never ran dry because of it
     names = sorted(set(m.names[calls])) + sorted(set(m.names[ops]))
     rows = np.concatenate([calls, ops]).astype(np.int64)
     return Finding(

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
                                QSplitter, QVBoxLayout, QWidget)
 
 from ..analysis import Analysis
-from .common import fmt_ms, note_label
+from .common import fmt_ms, fmt_num, note_label
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
 
@@ -22,7 +22,8 @@ def _evidence_html(ev: Any) -> str:
     if isinstance(ev, dict):
         rows = []
         for k, v in list(ev.items())[:25]:
-            text = v if isinstance(v, str) else json.dumps(v, default=str)
+            text = v if isinstance(v, str) else (fmt_num(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                 else json.dumps(v, default=str))
             if len(text) > 300:
                 text = text[:300] + "..."
             rows.append(f"<tr><td valign='top' style='padding-right:10px'>{html.escape(str(k).replace('_', ' '))}</td>"

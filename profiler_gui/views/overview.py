@@ -54,8 +54,15 @@ def gpu_metric_items(gpu: Any) -> list[tuple[str, str]]:
                 if not isinstance(v2, (dict, list)):
                     out.append((f"{k} {k2}", html.escape(fmt_num(v2))))
         elif not isinstance(v, (list, np.ndarray, pd.DataFrame)):
-            label = str(k).replace("_", " ")
-            out.append((label, html.escape(fmt_num(v) + ("" if not str(k).endswith("pct") else " %"))))
+            key = str(k)
+            unit = ""
+            for suffix, u in (("_pct", " %"), ("_ms", " ms")):
+                if key.endswith(suffix):
+                    key, unit = key[: -len(suffix)], u
+            label = key.replace("_", " ").replace("sm ", "SM ").replace("tc ", "Tensor Core ")
+            label = label[:1].upper() + label[1:]
+            text = fmt_num(v)
+            out.append((label, html.escape(text + unit if text else "n/a")))
     return out
 
 
@@ -98,8 +105,8 @@ class OverviewView(QWidget):
         self.step_summary.setWordWrap(True)
         sl.addWidget(self.step_summary)
         self.step_plot = pg.PlotWidget()
-        self.step_plot.setMinimumHeight(220)
-        self.step_plot.setLabel("left", "step time", units="ms")
+        self.step_plot.setFixedHeight(240)
+        self.step_plot.setLabel("left", "step time (ms)")
         self.step_plot.setLabel("bottom", "step")
         self.step_plot.setMouseEnabled(x=True, y=False)
         sl.addWidget(self.step_plot)
@@ -108,8 +115,8 @@ class OverviewView(QWidget):
         self.bd_box = QGroupBox("Step-time breakdown")
         bl = QVBoxLayout(self.bd_box)
         self.bd_plot = pg.PlotWidget()
-        self.bd_plot.setMinimumHeight(220)
-        self.bd_plot.setLabel("left", "time", units="ms")
+        self.bd_plot.setFixedHeight(280)
+        self.bd_plot.setLabel("left", "time (ms)")
         self.bd_plot.setLabel("bottom", "step")
         self.bd_legend = self.bd_plot.addLegend(offset=(-10, 10))
         bl.addWidget(self.bd_plot)
@@ -252,7 +259,7 @@ class OverviewView(QWidget):
             h = df[c].to_numpy(dtype=float)
             h = np.nan_to_num(h)
             item = pg.BarGraphItem(x=x, y0=bottom, height=h, width=0.7, brush=self.theme.series[i % len(self.theme.series)],
-                                   pen=pg.mkPen(None), name=str(c).removesuffix("_ms"))
+                                   pen=pg.mkPen(None))
             self.bd_plot.addItem(item)
             self.bd_legend.addItem(item, str(c).removesuffix("_ms"))
             bottom += h

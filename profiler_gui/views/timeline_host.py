@@ -156,9 +156,8 @@ class TimelineHost(QWidget):
             from PySide6.QtWidgets import QApplication
             qt_key = {"w": Qt.Key_W, "s": Qt.Key_S, "a": Qt.Key_A, "d": Qt.Key_D, "f": Qt.Key_F,
                       "/": Qt.Key_Slash}[key]
-            target = QApplication.focusWidget() if self.widget.isAncestorOf(QApplication.focusWidget() or self) else self.widget
             for kind in (QEvent.KeyPress, QEvent.KeyRelease):
-                QApplication.sendEvent(target, QKeyEvent(kind, qt_key, Qt.NoModifier, key))
+                QApplication.sendEvent(self.widget, QKeyEvent(kind, qt_key, Qt.NoModifier, key))
 
     def _placeholder_status(self) -> None:
         if self.widget is not None or self.model is None:

@@ -1,0 +1,231 @@
+"""A/B comparison of two traces (or run bundles): step time, breakdown, op/kernel changes, findings.
+
+``compare(a, b)`` returns a JSON-safe dict; ``format_compare_text(d)`` renders
+it for a terminal.  Speedup is ``a_mean / b_mean`` (> 1: B is faster).  Ops and
+kernels are matched by name (and input shapes when both traces recorded them)
+and normalised per step, so traces with different step counts compare.
+When both sides are run bundles with timed (unprofiled) steps, the measured
+speedup (median step time) is reported beside the profiled one.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from .categories import STEP_PREFIX, Kind
+from .findings import Finding
+from .trace_model import TraceModel
+
+TOP_N = 10
+_BREAKDOWN = ("kernel", "memcpy", "memset", "communication", "runtime", "dataloader", "cpu_exec", "other")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _models(x: Sequence[TraceModel] | TraceModel) -> list[TraceModel]:
+    if isinstance(x, TraceModel):
+        return [x]
+    out = list(x)
+    if not out:
+        raise ValueError("compare() needs at least one trace model on each side")
+    return out
+
+
+def _steps(model: TraceModel) -> Any:
+    from .rules.context import ModelFacts
+    return ModelFacts(model).steps
+
+
+def _side(model: TraceModel) -> dict[str, Any]:
+    steps = _steps(model)
+    s = np.asarray(steps.start_ns, np.int64)
+    e = np.asarray(steps.end_ns, np.int64)
+    dur_ms = (e - s) / 1e6
+    side: dict[str, Any] = {
+        "path": model.source.path,
+        "steps": {"count": int(len(s)), "mean_ms": float(dur_ms.mean()) if len(s) else None,
+                  "median_ms": float(np.median(dur_ms)) if len(s) else None,
+                  "min_ms": float(dur_ms.min()) if len(s) else None, "max_ms": float(dur_ms.max()) if len(s) else None,
+                  "from_profiler_steps": bool(getattr(steps, "from_profiler_steps", True))},
+        "vendor": model.vendor,
+        "settings": model.settings,
+    }
+    try:
+        from .breakdown import mean_breakdown_ms, step_breakdown
+        side["breakdown_ms"] = mean_breakdown_ms(step_breakdown(model, steps))
+    except Exception as exc:  # noqa: BLE001 - a broken metric must not hide the comparison
+        side["breakdown_ms"] = {c: None for c in _BREAKDOWN}
+        side["breakdown_error"] = f"{type(exc).__name__}: {exc}"
+    timed = (model.run_info or {}).get("timed_steps") or {}
+    if timed.get("median_ms") is not None:
+        side["timed_steps"] = {"median_ms": timed.get("median_ms"), "mean_ms": timed.get("mean_ms"),
+                               "count": timed.get("count")}
+    return side
+
+
+def _window_rows(model: TraceModel, mask: np.ndarray) -> np.ndarray:
+    steps = _steps(model)
+    if len(steps.start_ns):
+        lo, hi = int(np.min(steps.start_ns)), int(np.max(steps.end_ns))
+        mask = mask & (model.start_ns >= lo) & (model.start_ns < hi)
+    return np.flatnonzero(mask)
+
+
+def _has_shapes(model: TraceModel, rows: np.ndarray) -> bool:
+    sample = rows[:: max(1, len(rows) // 50)][:50]
+    return any("Input Dims" in a for a in model.args_many(sample))
+
+
+def _op_times(model: TraceModel, with_shapes: bool) -> dict[str, float]:
+    """Host inclusive time per op (name, or name + shapes), ms per step, over the step window."""
+    mask = np.isin(model.kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION)])
+    rows = _window_rows(model, mask)
+    if not len(rows):
+        return {}
+    step_ids = {i for i, s in enumerate(model.strings) if s.startswith(STEP_PREFIX)}
+    if step_ids:
+        rows = rows[~np.isin(model.name_id[rows], list(step_ids))]
+    n_steps = max(1, int(len(_steps(model).start_ns)))
+    dur = model.dur_ns[rows].astype(np.float64)
+    if with_shapes:
+        args = model.args_many(rows)
+        keys = [f"{model.strings[int(n)]} {json.dumps(a.get('Input Dims', []))}" if a.get("Input Dims") else
+                model.strings[int(n)] for n, a in zip(model.name_id[rows], args)]
+        out: dict[str, float] = {}
+        for k, d in zip(keys, dur):
+            out[k] = out.get(k, 0.0) + d
+        return {k: v / n_steps / 1e6 for k, v in out.items()}
+    ids, inv = np.unique(model.name_id[rows], return_inverse=True)
+    sums = np.bincount(inv, weights=dur)
+    return {model.strings[int(i)]: float(v) / n_steps / 1e6 for i, v in zip(ids, sums)}
+
+
+def _kernel_times(model: TraceModel) -> dict[str, float]:
+    rows = _window_rows(model, np.isin(model.kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)]))
+    if not len(rows):
+        return {}
+    n_steps = max(1, int(len(_steps(model).start_ns)))
+    ids, inv = np.unique(model.name_id[rows], return_inverse=True)
+    sums = np.bincount(inv, weights=model.dur_ns[rows].astype(np.float64))
+    return {model.strings[int(i)]: float(v) / n_steps / 1e6 for i, v in zip(ids, sums)}
+
+
+def _changes(a: dict[str, float], b: dict[str, float], kind: str, n: int) -> list[dict[str, Any]]:
+    names = set(a) | set(b)
+    rows = [{"name": k, "kind": kind, "a_ms": a.get(k, 0.0), "b_ms": b.get(k, 0.0),
+             "delta_ms": b.get(k, 0.0) - a.get(k, 0.0), "only_in": "a" if k not in b else ("b" if k not in a else None)}
+            for k in names]
+    rows.sort(key=lambda r: (-abs(r["delta_ms"]), r["name"]))
+    return rows[:n]
+
+
+def _findings(models: list[TraceModel], given: Sequence[Finding] | None) -> list[Finding]:
+    if given is not None:
+        return list(given)
+    from .rules import run_rules
+    return run_rules(models)
+
+
+def _rule_of(f: Any) -> str:
+    return f.rule if hasattr(f, "rule") else str(f.get("rule"))
+
+
+def _gain_of(f: Any) -> float:
+    return float(f.gain_ms if hasattr(f, "gain_ms") else f.get("gain_ms") or 0.0)
+
+
+def _title_of(f: Any) -> str:
+    return f.title if hasattr(f, "title") else str(f.get("title", ""))
+
+
+def compare(a: Sequence[TraceModel] | TraceModel, b: Sequence[TraceModel] | TraceModel,
+            findings_a: Sequence[Finding] | None = None, findings_b: Sequence[Finding] | None = None,
+            top_n: int = TOP_N) -> dict[str, Any]:
+    """Compare run A (before) with run B (after).  Uses rank 0 of each side for times."""
+    ma, mb = _models(a), _models(b)
+    A, B = ma[0], mb[0]
+    sa, sb = _side(A), _side(B)
+    out: dict[str, Any] = {"a": sa, "b": sb}
+    am, bm = sa["steps"]["mean_ms"], sb["steps"]["mean_ms"]
+    out["speedup"] = (am / bm) if am and bm else None
+    out["step_delta_ms"] = (bm - am) if am is not None and bm is not None else None
+    ta, tb = sa.get("timed_steps"), sb.get("timed_steps")
+    if ta and tb and ta.get("median_ms") and tb.get("median_ms"):
+        out["measured_speedup"] = ta["median_ms"] / tb["median_ms"]
+        out["measured"] = {"a_median_ms": ta["median_ms"], "b_median_ms": tb["median_ms"]}
+    else:
+        out["measured_speedup"] = None
+    ba, bb = sa.get("breakdown_ms") or {}, sb.get("breakdown_ms") or {}
+    out["breakdown_delta_ms"] = {c: (bb.get(c) - ba.get(c)) if ba.get(c) is not None and bb.get(c) is not None
+                                 else None for c in _BREAKDOWN}
+    # ops and kernels whose per-step time changed most
+    op_a_rows = np.flatnonzero(A.kind == int(Kind.CPU_OP))
+    op_b_rows = np.flatnonzero(B.kind == int(Kind.CPU_OP))
+    with_shapes = bool(len(op_a_rows) and len(op_b_rows) and _has_shapes(A, op_a_rows) and _has_shapes(B, op_b_rows))
+    ops = _changes(_op_times(A, with_shapes), _op_times(B, with_shapes), "op", top_n)
+    kernels = _changes(_kernel_times(A), _kernel_times(B), "kernel", top_n)
+    out["top_changes"] = sorted(ops + kernels, key=lambda r: -abs(r["delta_ms"]))
+    out["matched_by"] = "name+shapes" if with_shapes else "name"
+    # findings: resolved / new / persisting by rule id
+    fa, fb = _findings(ma, findings_a), _findings(mb, findings_b)
+    ra = {_rule_of(f): f for f in fa}
+    rb = {_rule_of(f): f for f in fb}
+    out["resolved"] = sorted(set(ra) - set(rb))
+    out["new"] = sorted(set(rb) - set(ra))
+    out["persisting"] = [{"rule": r, "title": _title_of(ra[r]), "a_gain_ms": _gain_of(ra[r]), "b_gain_ms": _gain_of(rb[r])}
+                         for r in sorted(set(ra) & set(rb))]
+    out["findings_a"] = [{"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)} for f in fa]
+    out["findings_b"] = [{"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)} for f in fb]
+    return _json_safe(out)
+
+
+def _ms(v: Any) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def format_compare_text(d: dict[str, Any]) -> str:
+    """A terminal rendering of :func:`compare`'s dict."""
+    a, b = d["a"], d["b"]
+    lines = [f"A: {a['path']}", f"B: {b['path']}", ""]
+    lines.append(f"Step time (profiled): A {_ms(a['steps']['mean_ms'])} ms ({a['steps']['count']} steps), "
+                 f"B {_ms(b['steps']['mean_ms'])} ms ({b['steps']['count']} steps)")
+    if d.get("speedup"):
+        lines.append(f"Speedup A/B: {d['speedup']:.2f}x" + (" (B faster)" if d["speedup"] > 1 else " (B slower)"
+                                                            if d["speedup"] < 1 else ""))
+    if d.get("measured_speedup"):
+        m = d["measured"]
+        lines.append(f"Measured (unprofiled, median): A {_ms(m['a_median_ms'])} ms, B {_ms(m['b_median_ms'])} ms, "
+                     f"speedup {d['measured_speedup']:.2f}x")
+    lines += ["", f"{'breakdown (ms/step)':<22}{'A':>10}{'B':>10}{'delta':>10}"]
+    ba, bb = a.get("breakdown_ms") or {}, b.get("breakdown_ms") or {}
+    for c in _BREAKDOWN:
+        lines.append(f"{c:<22}{_ms(ba.get(c)):>10}{_ms(bb.get(c)):>10}{_ms(d['breakdown_delta_ms'].get(c)):>10}")
+    lines += ["", f"Largest changes (ms/step, matched by {d.get('matched_by', 'name')})"]
+    for r in d["top_changes"]:
+        name = r["name"] if len(r["name"]) <= 70 else r["name"][:67] + "..."
+        lines.append(f"  {r['kind']:<6} {_ms(r['a_ms']):>9} -> {_ms(r['b_ms']):>9} ({r['delta_ms']:+.2f})  {name}")
+    lines.append("")
+    lines.append("Resolved findings: " + (", ".join(d["resolved"]) or "none"))
+    lines.append("New findings: " + (", ".join(d["new"]) or "none"))
+    if d.get("persisting"):
+        lines.append("Still present: " + ", ".join(f"{p['rule']} ({_ms(p['a_gain_ms'])} -> {_ms(p['b_gain_ms'])} ms)"
+                                                  for p in d["persisting"]))
+    return "\n".join(lines)

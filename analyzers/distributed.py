@@ -1,0 +1,50 @@
+"""Across ranks: step time, communication vs computation and their overlap, the slowest rank."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import intervals as iv
+from .breakdown import name_mask
+from .categories import Kind, is_comm_kernel
+from .steps import step_table
+from .trace_model import TraceModel
+
+
+def rank_comm_stats(model: TraceModel) -> dict[str, Any]:
+    """One rank inside its step window: compute / comm kernel time and the overlapped share of comm."""
+    st = step_table(model)
+    lo, hi = st.window_ns
+    kern = model.kind == int(Kind.KERNEL)
+    comm = kern & name_mask(model, is_comm_kernel)
+    comp = kern & ~comm
+    u_comm = iv.union(*iv.clip(model.start_ns[comm], model.end_ns[comm], lo, hi))
+    u_comp = iv.union(*iv.clip(model.start_ns[comp], model.end_ns[comp], lo, hi))
+    comm_ns, comp_ns = iv.total_ns(*u_comm), iv.total_ns(*u_comp)
+    both = iv.total_ns(*iv.intersect(u_comm, u_comp))
+    n = max(st.count, 1)
+    return {
+        "rank": model.rank,
+        "steps": st.count,
+        "step_mean_ms": float(st.dur_ns.mean() / 1e6) if st.count else None,
+        "computation_ms": comp_ns / 1e6 / n,
+        "communication_ms": comm_ns / 1e6 / n,
+        "overlap_ms": both / 1e6 / n,
+        "overlap_pct": 100.0 * both / comm_ns if comm_ns > 0 else None,
+    }
+
+
+def distributed_summary(models: list[TraceModel]) -> dict[str, Any]:
+    """Per-rank figures (per step) and the slowest rank by mean step time."""
+    per = [rank_comm_stats(m) for m in models]
+    times = [(p["step_mean_ms"] if p["step_mean_ms"] is not None else -1.0) for p in per]
+    slow = int(np.argmax(times)) if per else None
+    fastest = min(t for t in times if t >= 0) if any(t >= 0 for t in times) else None
+    return {
+        "ranks": len(models),
+        "per_rank": per,
+        "slowest_rank": per[slow]["rank"] if slow is not None else None,
+        "slowest_step_ms": times[slow] if slow is not None and times[slow] >= 0 else None,
+        "step_skew_pct": (100.0 * (times[slow] - fastest) / fastest) if fastest else None,
+    }

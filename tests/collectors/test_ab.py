@@ -1,0 +1,61 @@
+"""A/B: bootstrap CI maths and a real interleaved slow_loader comparison through the CLI."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from collectors.ab import bootstrap_speedup_ci, run_ab
+from conftest import leftovers, load_run, run_cli
+
+
+def test_bootstrap_detects_a_real_speedup():
+    rng = np.random.default_rng(1)
+    a = 20 + rng.normal(0, 1, 40)
+    b = 10 + rng.normal(0, 0.5, 40)
+    speedup, low, high = bootstrap_speedup_ci(a, b, seed=3)
+    assert speedup == pytest.approx(np.median(a) / np.median(b))
+    assert 1.8 < low <= speedup <= high < 2.2
+
+
+def test_bootstrap_no_difference_includes_one():
+    rng = np.random.default_rng(2)
+    x = 10 + rng.normal(0, 1, 60)
+    y = 10 + rng.normal(0, 1, 60)
+    _, low, high = bootstrap_speedup_ci(x, y)
+    assert low < 1.0 < high
+
+
+def test_bootstrap_is_seeded():
+    a, b = [3.0, 4.0, 5.0, 9.0], [2.0, 2.5, 3.0, 8.0]
+    assert bootstrap_speedup_ci(a, b, seed=7) == bootstrap_speedup_ci(a, b, seed=7)
+    with pytest.raises(ValueError):
+        bootstrap_speedup_ci([], b)
+
+
+def test_ab_requires_a_fix(runs_dir):
+    with pytest.raises(ValueError, match="at least one"):
+        run_ab("slow_loader", {}, {}, out_dir=str(runs_dir))
+
+
+def test_cli_ab_slow_loader_more_workers_is_faster(runs_dir):
+    proc = run_cli("ab", "slow_loader", "--fix", "num_workers=2", "--rounds", "2", "--steps", "12",
+                   "--warmup", "3", "--profile-steps", "1", "--out", str(runs_dir), "--json", timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    for key in ("a", "b", "speedup", "ci_low", "ci_high"):
+        assert key in result
+    for side, settings in (("a", {}), ("b", {"num_workers": 2})):
+        assert result[side]["median_step_ms"] > 0
+        assert result[side]["count"] == 2 * 12  # both rounds pooled
+        assert len(result[side]["round_medians_ms"]) == 2
+        run = load_run(result[side]["bundle"])  # one profiled bundle per side
+        assert run["status"] == "ok" and run["settings"] == settings
+        assert os.path.exists(os.path.join(result[side]["bundle"], "trace.json.gz"))
+    assert result["speedup"] == pytest.approx(result["a"]["median_step_ms"] / result["b"]["median_step_ms"])
+    assert result["ci_low"] <= result["speedup"] <= result["ci_high"]
+    assert result["speedup"] > 1.2 and result["ci_low"] > 1.0, result
+    assert sorted(p.name for p in runs_dir.iterdir())[0].endswith("-A") and len(list(runs_dir.iterdir())) == 2
+    assert not leftovers(runs_dir)

@@ -1,0 +1,90 @@
+"""The profile/ab/workloads subcommands: output, exit codes, fast import, argument passing."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from collectors import cli
+from collectors.workload_ref import BUILTINS
+from conftest import REPO, load_run, run_cli
+
+
+def test_register_adds_subcommands():
+    parser = argparse.ArgumentParser(prog="torchscope")
+    sub = parser.add_subparsers(dest="command")
+    cli.register(sub)
+    args = parser.parse_args(["ab", "slow_loader", "--fix", "num_workers=2", "--rounds", "1"])
+    assert callable(args.func) and args.fixes == ["num_workers=2"] and args.rounds == 1
+    args = parser.parse_args(["workloads"])
+    assert args.func is cli.cmd_workloads
+
+
+def test_cli_module_does_not_import_torch():
+    code = "import sys, collectors.cli; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_workloads_lists_builtins():
+    proc = run_cli("workloads")
+    assert proc.returncode == 0
+    lines = proc.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(BUILTINS)
+    assert all(len(line.split(None, 1)[1]) > 20 for line in lines)
+
+
+def test_user_errors_exit_2_with_one_line(tmp_path):
+    no_build = tmp_path / "notes.txt"
+    no_build.write_text("hi")
+    for args, needle in ((["profile", "no_such_workload"], "unknown workload"),
+                         (["profile", str(tmp_path / "missing.py")], "not found"),
+                         (["profile", str(no_build)], "must be a .py file"),
+                         (["profile", "no_such_pkg.mod:build"], "cannot find module"),
+                         (["ab", "slow_loader"], "at least one --fix"),
+                         (["profile", "mlp_infer", "--bogus"], "unrecognized arguments")):
+        proc = run_cli(*args, "--out", str(tmp_path / "runs"))
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("torchscope: error: ") and needle in lines[0], lines
+    assert not (tmp_path / "runs").exists() or not os.listdir(tmp_path / "runs")
+
+
+def test_profile_options_after_workload_and_args_after_dashdash(tmp_path, write_workload):
+    path = write_workload("echo_args", """
+        import torch
+        from collectors.workload_api import Workload
+
+        def build(config):
+            assert config.args == ("--width", "6"), config.args
+            width = int(config.args[1])
+            return Workload(model=torch.nn.Linear(width, 2), kind="infer",
+                            inputs=torch.randn(config.batch_size(3), width))
+    """)
+    out = tmp_path / "runs"
+    proc = run_cli("profile", str(path), "--set", "threads=1", "--set", "batch_size=5", "--steps", "3",
+                   "--warmup", "1", "--profile-steps", "1", "--out", str(out), "--name", "mine", "--json",
+                   "--", "--width", "6")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "ok" and result["bundle_path"] == str(out / "mine")
+    assert len(result["step_times_ms"]) == 3
+    run = load_run(result["bundle_path"])
+    assert run["workload_args"] == ["--width", "6"]
+    assert run["settings"] == {"threads": 1, "batch_size": 5}
+    assert run["env"]["torch_threads"] == 1
+    assert "profile" in proc.stderr and "timed" in proc.stderr  # progress on stderr
+
+
+def test_profile_failed_run_exits_1_and_prints_bundle(tmp_path, write_workload):
+    path = write_workload("broken", """
+        def build(config):
+            return 42
+    """)
+    proc = run_cli("profile", str(path), "--out", str(tmp_path / "runs"), "--quiet")
+    assert proc.returncode == 1
+    bundle = proc.stdout.strip()
+    run = load_run(bundle)
+    assert run["status"] == "failed" and "returned int, not a Workload" in run["error"]
+    assert "torchscope: run failed:" in proc.stderr and "Traceback" not in proc.stderr
