@@ -86,9 +86,10 @@ def breakdown_in_windows(model: TraceModel, win_start_ns: np.ndarray, win_end_ns
 
 def step_breakdown(model: TraceModel, steps: StepTable | None = None) -> pd.DataFrame:
     """One row per kept step (index: step number); the ms columns add up to ``step_ms``."""
-    steps = steps or step_table(model)
+    steps = step_table(model) if steps is None else steps
     df = breakdown_in_windows(model, steps.start_ns, steps.end_ns)
-    df.index = pd.Index(steps.number, name="step")
+    number = getattr(steps, "number", None)
+    df.index = pd.Index(np.arange(len(df)) if number is None else np.asarray(number), name="step")
     return df
 
 

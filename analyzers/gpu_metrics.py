@@ -167,11 +167,11 @@ def _factorize_text(values: list[str]) -> tuple[np.ndarray, list[str]]:
 
 def gpu_metrics(model: TraceModel, steps: StepTable | None = None) -> list[GpuMetrics]:
     """One :class:`GpuMetrics` per device that ran kernels (empty for CPU-only traces)."""
-    steps = steps or step_table(model)
+    steps = step_table(model) if steps is None else steps
     kernels = model.rows_of_kind(Kind.KERNEL)
-    if not len(kernels) or not steps.count:
+    if not len(kernels) or not len(steps.start_ns):
         return []
-    lo, hi = steps.window_ns
+    lo, hi = int(np.min(steps.start_ns)), int(np.max(steps.end_ns))
     window = hi - lo
     tc_flag, eligible, signal = tensor_core_flags(model)
     out = []

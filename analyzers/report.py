@@ -297,8 +297,13 @@ def format_text(report: dict[str, Any]) -> str:
                    f", other {_fmt(idle.get('other_pct'), 1, ' %')})")
     for mem in report.get("memory", []):
         out.append("")
-        out.append(f"Memory peak on {mem.get('device_label')}: allocated {_fmt(mem.get('peak_allocated_mib'), 1)} MiB "
-                   f"at {_fmt(mem.get('peak_time_ms'), 3)} ms, reserved {_fmt(mem.get('peak_reserved_mib'), 1)} MiB")
+        out.append(f"Memory peak on {mem.get('device_label')}: allocated {_fmt(mem.get('peak_allocated_mib'), 1, ' MiB')}"
+                   f" at {_fmt(mem.get('peak_time_ms'), 3, ' ms')}, reserved {_fmt(mem.get('peak_reserved_mib'), 1, ' MiB')}")
+        live = mem.get("live") or []
+        if live:
+            top = live[0]
+            out.append(f"  {mem.get('live_count')} allocations live at the peak; largest {_fmt(top.get('mib'), 1, ' MiB')}"
+                       f" allocated at {_fmt(top.get('alloc_ms'), 3, ' ms')}" + (f" in {top['op']}" if top.get("op") else ""))
     dist = report.get("distributed")
     if dist:
         out.append("")

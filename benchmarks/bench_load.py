@@ -61,9 +61,9 @@ print(json.dumps({{"seconds": dt, "peak_rss": rss}}))
 """
 
 
-def run_child(path: Path, what: str) -> dict[str, float]:
+def run_child(path: Path, what: str, python: str = sys.executable) -> dict[str, float]:
     code = CHILD.format(repo=str(REPO))
-    proc = subprocess.run([sys.executable, "-c", code, str(path), what], capture_output=True, text=True)
+    proc = subprocess.run([python, "-c", code, str(path), what], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{what} failed: {proc.stderr.strip().splitlines()[-1:]}")
     out: dict[str, float] = {}
@@ -73,8 +73,8 @@ def run_child(path: Path, what: str) -> dict[str, float]:
     return out
 
 
-def median_of(path: Path, what: str, repeat: int) -> dict[str, float]:
-    runs = [run_child(path, what) for _ in range(repeat)]
+def median_of(path: Path, what: str, repeat: int, python: str = sys.executable) -> dict[str, float]:
+    runs = [run_child(path, what, python) for _ in range(repeat)]
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
@@ -83,6 +83,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="write the big trace here instead of a temp folder")
+    ap.add_argument("--hta-python", default=sys.executable,
+                    help="a Python with HolisticTraceAnalysis installed (kept out of our venv)")
     args = ap.parse_args()
     sys.path.insert(0, str(REPO / "benchmarks"))
     from make_big_trace import build
@@ -101,7 +103,7 @@ def main() -> None:
             rows[what] = median_of(path, what, args.repeat)
             print(f"  {what:12s} {rows[what]['seconds']:7.2f} s   peak RSS {rows[what]['peak_rss'] / 2**30:5.2f} GiB")
         try:
-            rows["hta"] = median_of(path, "hta", 1)
+            rows["hta"] = median_of(path, "hta", 1, args.hta_python)
             print(f"  {'hta-parse':12s} {rows['hta']['seconds']:7.2f} s")
         except RuntimeError as exc:
             print(f"  hta-parse    not measured ({exc}); pip install HolisticTraceAnalysis to include it")

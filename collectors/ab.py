@@ -20,6 +20,7 @@ import numpy as np
 
 from analyzers.knobs import format_assignment, validate
 from collectors import bundle as bundle_mod
+from collectors.errors import UsageError
 from collectors.runner import DEFAULT_TIMEOUT_S, ProgressFn, RunResult, precheck, run_workload
 from collectors.workload_ref import resolve
 
@@ -110,12 +111,12 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
     and ``round`` keys.  Raises KnobError/WorkloadRefError for user errors.
     """
     if rounds < 1:
-        raise ValueError("rounds must be >= 1")
+        raise UsageError("rounds must be >= 1")
     ref = resolve(workload_ref)
     base = validate(base_settings)
     fix = validate(fix_settings)
     if not fix:
-        raise ValueError("an A/B run needs at least one --fix KNOB=VALUE")
+        raise UsageError("an A/B run needs at least one --fix KNOB=VALUE")
     both = {**base, **fix}
     precheck(base, device)
     precheck(both, device)

@@ -59,11 +59,10 @@ class ProgressPrinter:
 def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Turn user errors into one error line and exit code 2."""
     def wrapped(args: argparse.Namespace) -> int:
-        from analyzers.knobs import KnobError
-        from collectors.workload_ref import WorkloadRefError
+        from collectors.errors import USER_ERRORS
         try:
             return func(args)
-        except (KnobError, WorkloadRefError, FileNotFoundError, ValueError) as exc:
+        except USER_ERRORS as exc:
             return _error(str(exc))
     wrapped.__name__ = func.__name__
     wrapped.__doc__ = func.__doc__

@@ -10,4 +10,8 @@ class KnobRefused(KnobError):
     """A valid knob that does not apply to this device or workload (e.g. amp=fp16 on CPU)."""
 
 
-USER_ERRORS: tuple[type[Exception], ...] = (KnobError, WorkloadRefError, FileNotFoundError)
+class UsageError(ValueError):
+    """A request that cannot be run as asked (e.g. an A/B run without a fix)."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (KnobError, WorkloadRefError, UsageError, FileNotFoundError)

@@ -146,18 +146,35 @@ class TimelineHost(QWidget):
             self.widget.setFocus(Qt.ShortcutFocusReason)
 
     def forward_key(self, key: str) -> None:
-        """W/S/A/D/F and '/' from the window: hand them to the timeline."""
-        fn = getattr(self.widget, "handle_key", None) if self.widget is not None else None
-        if fn is not None:
-            self._call("handle_key", key)
-        elif self.widget is not None:
-            from PySide6.QtCore import QEvent
-            from PySide6.QtGui import QKeyEvent
-            from PySide6.QtWidgets import QApplication
-            qt_key = {"w": Qt.Key_W, "s": Qt.Key_S, "a": Qt.Key_A, "d": Qt.Key_D, "f": Qt.Key_F,
-                      "/": Qt.Key_Slash}[key]
-            for kind in (QEvent.KeyPress, QEvent.KeyRelease):
-                QApplication.sendEvent(self.widget, QKeyEvent(kind, qt_key, Qt.NoModifier, key))
+        """W/S zoom, A/D pan, F fit, '/' search: the window's shortcuts land here (never as key events,
+        which would re-trigger the window shortcut)."""
+        w = self.widget
+        if w is None:
+            return
+        import profiler_gui.timeline.widget as tw
+        zoom = getattr(tw, "ZOOM_STEP", 1.5)
+        pan = getattr(tw, "PAN_STEP", 0.2)
+        mouse = getattr(w, "_mouse_time", None)
+        center = None
+        try:
+            center = mouse() if callable(mouse) else None
+        except Exception:  # noqa: BLE001
+            center = None
+        if key == "w":
+            self._call("zoom_by", zoom, center)
+        elif key == "s":
+            self._call("zoom_by", 1 / zoom, center)
+        elif key == "a":
+            self._call("pan_by", -pan)
+        elif key == "d":
+            self._call("pan_by", pan)
+        elif key == "f":
+            self._call("fit")
+        elif key == "/":
+            box = getattr(w, "search_box", None)
+            if box is not None:
+                box.setFocus(Qt.ShortcutFocusReason)
+                box.selectAll()
 
     def _placeholder_status(self) -> None:
         if self.widget is not None or self.model is None:
