@@ -36,7 +36,9 @@ def category_masks(model: TraceModel) -> dict[str, np.ndarray]:
     def compute() -> dict[str, np.ndarray]:
         kind = model.kind
         comm_kernel = name_mask(model, is_comm_kernel) & (kind == int(Kind.KERNEL))
-        host_range = np.isin(kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION), int(Kind.PYTHON)])
+        # ops and annotations on host threads; Python stack frames (with_stack) are not ops and would swallow
+        # 'Other' (the plugin left them out too); GPU-side copies of annotations are not CPU work
+        host_range = np.isin(kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION)])
         host_range &= ~np.asarray(model.tracks.is_device, dtype=bool)[model.track_id]
         comm_op = host_range & name_mask(model, is_comm_op)
         loader = host_range & name_mask(model, is_dataloader)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
-
-import msgspec
+from typing import Any
 
 import numpy as np
 
@@ -135,27 +133,29 @@ def _compute_major(model: TraceModel) -> int:
     return max(majors) if majors else 0
 
 
-class _TypeArgs(msgspec.Struct, rename={"input_type": "Input type"}):
-    input_type: Any = None
-
-
-_types_decoder = msgspec.json.Decoder(list[Optional[_TypeArgs]])
+_INPUT_TYPE_KEY = b'"Input type"'
 
 
 def _input_types(model: TraceModel, rows: np.ndarray) -> list[str]:
-    """Lower-cased ' '-joined 'Input type' of each row ('' when absent); decodes only that field."""
-    raws = [model.args_raw[r] for r in rows]
-    if not raws:
-        return []
-    blob = b"[" + b",".join(bytes(r) if r is not None else b"null" for r in raws) + b"]"
-    try:
-        parsed = _types_decoder.decode(blob)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        parsed = [_TypeArgs(a.get("Input type")) for a in model.args_many(rows)]
+    """Lower-cased text of each row's 'Input type' list ('' when absent).
+
+    Scans the raw JSON bytes for the key instead of decoding whole args (shapes
+    can be large); the list holds only type names, so its closing bracket ends it.
+    """
     out = []
-    for a in parsed:
-        t = a.input_type if a is not None else None
-        out.append(" ".join(map(str, t)).lower() if isinstance(t, list) else "")
+    key, n = _INPUT_TYPE_KEY, len(_INPUT_TYPE_KEY)
+    for r in rows:
+        raw = model.args_raw[r]
+        if raw is None:
+            out.append("")
+            continue
+        raw = bytes(raw)
+        i = raw.find(key)
+        if i < 0:
+            out.append("")
+            continue
+        j = raw.find(b"]", i + n)
+        out.append(raw[i + n:j].decode("utf-8", "replace").lower().strip(' :[]"') if j > 0 else "")
     return out
 
 

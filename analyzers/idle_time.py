@@ -17,15 +17,18 @@ from .trace_model import TraceModel
 
 #: gaps shorter than this, with the next op already launched, are kernel-to-kernel wait (HTA default)
 KERNEL_WAIT_MAX_NS = 30
+CATEGORY_NAMES = np.array(["host wait", "kernel wait", "other"], dtype=object)
 COLUMNS = ["device", "stream", "gaps", "idle_ms", "host_wait_ms", "kernel_wait_ms", "other_ms"]
 
 
 def gpu_gaps(model: TraceModel, kernel_wait_max_ns: int = KERNEL_WAIT_MAX_NS) -> pd.DataFrame:
-    """One row per gap: device, stream, start_ns, end_ns, dur_ns, category ('host wait'/'kernel wait'/'other')."""
+    """One row per gap: device, stream, start_ns, end_ns, dur_ns, category ('host wait'/'kernel wait'/'other'),
+    code (0/1/2, same order) and next_row (the GPU op after the gap)."""
     def compute() -> pd.DataFrame:
         rows = model.rows_of_kind(Kind.KERNEL, Kind.MEMCPY, Kind.MEMSET)
         if len(rows) < 2:
-            return pd.DataFrame(columns=["device", "stream", "start_ns", "end_ns", "dur_ns", "category", "next_row"])
+            return pd.DataFrame(columns=["device", "stream", "start_ns", "end_ns", "dur_ns", "category", "code",
+                                         "next_row"])
         track = model.track_id[rows].astype(np.int64)
         order = np.lexsort((model.start_ns[rows], track))
         rows, track = rows[order], track[order]
@@ -41,11 +44,10 @@ def gpu_gaps(model: TraceModel, kernel_wait_max_ns: int = KERNEL_WAIT_MAX_NS) ->
         launch_start = np.full(len(model), -1, dtype=np.int64)
         launch_start[dst] = model.start_ns[src]
         ls = launch_start[nxt]
-        cat = np.where((ls >= 0) & (ls > gap_s), "host wait",
-                       np.where(gap_e - gap_s < kernel_wait_max_ns, "kernel wait", "other"))
+        code = np.where((ls >= 0) & (ls > gap_s), 0, np.where(gap_e - gap_s < kernel_wait_max_ns, 1, 2))
         return pd.DataFrame({"device": model.device[nxt].astype(np.int64), "stream": model.stream[nxt],
-                             "start_ns": gap_s, "end_ns": gap_e, "dur_ns": gap_e - gap_s, "category": cat,
-                             "next_row": nxt})
+                             "start_ns": gap_s, "end_ns": gap_e, "dur_ns": gap_e - gap_s,
+                             "category": CATEGORY_NAMES[code], "code": code.astype(np.int8), "next_row": nxt})
     if kernel_wait_max_ns != KERNEL_WAIT_MAX_NS:
         return compute()
     return cached(model, "gpu_gaps", compute)
@@ -69,14 +71,17 @@ def idle_time(model: TraceModel) -> pd.DataFrame:
     gaps = gpu_gaps(model)
     if not len(gaps):
         return pd.DataFrame(columns=COLUMNS)
-    piv = gaps.pivot_table(index=["device", "stream"], columns="category", values="dur_ns", aggfunc="sum",
-                           fill_value=0)
-    out = pd.DataFrame(index=piv.index)
-    out["gaps"] = gaps.groupby(["device", "stream"]).size()
-    for cat, col in (("host wait", "host_wait_ms"), ("kernel wait", "kernel_wait_ms"), ("other", "other_ms")):
-        out[col] = (piv[cat] if cat in piv.columns else 0) / 1e6
+    keys = gaps["device"].to_numpy() * (1 << 40) + gaps["stream"].to_numpy()
+    uniq, pos, inv = np.unique(keys, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    dur = gaps["dur_ns"].to_numpy().astype(np.float64)
+    code = gaps["code"].to_numpy()
+    out = pd.DataFrame({"device": gaps["device"].to_numpy()[pos], "stream": gaps["stream"].to_numpy()[pos],
+                        "gaps": np.bincount(inv, minlength=len(uniq))})
+    for c, col in enumerate(("host_wait_ms", "kernel_wait_ms", "other_ms")):
+        out[col] = np.bincount(inv, weights=np.where(code == c, dur, 0.0), minlength=len(uniq)) / 1e6
     out["idle_ms"] = out["host_wait_ms"] + out["kernel_wait_ms"] + out["other_ms"]
-    return out.reset_index()[COLUMNS]
+    return out[COLUMNS]
 
 
 def idle_time_summary(model: TraceModel) -> dict[str, Any]:

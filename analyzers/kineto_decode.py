@@ -31,7 +31,6 @@ class _Event(msgspec.Struct, gc=False):
     ts: float = _NAN
     dur: float = 0.0
     id: int | str | None = None
-    bp: str = ""
     args: msgspec.Raw = msgspec.Raw()
 
 
@@ -75,7 +74,6 @@ class RawEvents:
     ts: Any
     dur: Any
     id: Any
-    bp: Any
     args: Any  # msgspec.Raw / bytes / None per event
     metadata: dict[str, Any] = field(default_factory=dict)
     dropped: int = 0  # events that were not JSON objects or lacked usable fields
@@ -86,7 +84,7 @@ class RawEvents:
     @classmethod
     def empty(cls) -> "RawEvents":
         """No events at all (e.g. a run bundle whose workload failed before tracing)."""
-        return _to_columns(cls([], [], [], [], [], [], [], [], [], []))
+        return _to_columns(cls([], [], [], [], [], [], [], [], []))
 
 
 def decode_trace_json(path: Path, data: bytes) -> RawEvents:
@@ -144,7 +142,6 @@ def _from_structs(events: list[_Event], meta: dict[str, Any]) -> RawEvents:
         ts=_column(events, "ts", np.float64),
         dur=_column(events, "dur", np.float64),
         id=_column(events, "id"),
-        bp=_column(events, "bp"),
         args=np.fromiter((a if len(a) else None for a in map(attrgetter("args"), events)), dtype=object, count=n),
         metadata=meta,
     )
@@ -152,7 +149,7 @@ def _from_structs(events: list[_Event], meta: dict[str, Any]) -> RawEvents:
 
 def _to_columns(out: RawEvents) -> RawEvents:
     """Lists built by the lenient path -> the same array columns as the fast path."""
-    for name in ("ph", "name", "cat", "pid", "tid", "id", "bp", "args"):
+    for name in ("ph", "name", "cat", "pid", "tid", "id", "args"):
         values = getattr(out, name)
         setattr(out, name, np.fromiter(values, dtype=object, count=len(values)))
     out.ts = np.asarray(out.ts, dtype=np.float64)
@@ -197,7 +194,7 @@ def _lenient(path: Path, data: bytes) -> RawEvents:
         events, meta = doc, {}
     else:
         raise TraceLoadError(path, "not a trace (expected an object or a list of events)")
-    out = RawEvents([], [], [], [], [], [], [], [], [], [], meta)
+    out = RawEvents([], [], [], [], [], [], [], [], [], meta)
     encode = msgspec.json.encode
     for ev in events:
         if not isinstance(ev, dict):
@@ -215,8 +212,6 @@ def _lenient(path: Path, data: bytes) -> RawEvents:
         out.dur.append(_num(ev.get("dur", 0.0), _NAN))
         ident = ev.get("id")
         out.id.append(ident if isinstance(ident, (int, str)) and not isinstance(ident, bool) else None)
-        bp = ev.get("bp", "")
-        out.bp.append(bp if isinstance(bp, str) else "")
         args = ev.get("args")
         out.args.append(encode(args) if isinstance(args, dict) else None)
     return _to_columns(out)

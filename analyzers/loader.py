@@ -20,6 +20,7 @@ import numpy as np
 from .categories import DEVICE_KINDS, STEP_PREFIX, Kind, kind_of_category
 from .errors import TraceLoadError
 from .kineto_decode import RawEvents, decode_trace_json
+from .nesting import nesting_depth
 from .trace_files import TraceSource, read_trace_bytes, resolve
 from .trace_model import NO_ID, CounterTrack, Flows, MemoryEvents, SourceInfo, TraceModel, Tracks
 
@@ -295,7 +296,7 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
             core[key] = core[key][order]
     device = np.where(track_is_device[track_id], track_device[track_id], -1).astype(np.int16)
     stream = np.where(track_is_device[track_id], track_stream[track_id], -1).astype(np.int64)
-    depth = _nesting_depth(track_id, start_ns, dur_ns)
+    depth = nesting_depth(track_id, start_ns, dur_ns)
 
     # ---------------- metadata events (names, sort order)
     proc_names, thread_names, proc_sort, thread_sort = _metadata(raw, ph_mask("M"), pid_codes, pid_uniques,
@@ -523,32 +524,6 @@ def _product(dims: tuple[int, ...]) -> int:
             return NO_ID
         out *= d
     return out if dims else NO_ID
-
-
-def _nesting_depth(track_id: np.ndarray, start_ns: np.ndarray, dur_ns: np.ndarray) -> np.ndarray:
-    """Depth of each slice inside its track: open enclosing slices at its start (vectorised)."""
-    m = len(start_ns)
-    if not m:
-        return np.empty(0, dtype=np.int16)
-    end_ns = start_ns + dur_ns
-    span = int(max(end_ns.max(), 0) - min(start_ns.min(), 0)) + 2
-    base = int(min(start_ns.min(), 0))
-    if span * (int(track_id.max()) + 1) >= 2**62:
-        raise ValueError("trace time span too large")
-    tkey = track_id.astype(np.int64) * span
-    skey = tkey + (start_ns - base)
-    ekey = tkey + (end_ns - base)
-    by_start = np.lexsort((-dur_ns, skey))
-    rank = np.empty(m, dtype=np.int64)
-    rank[by_start] = np.arange(m)
-    # starts before me on my track = my rank - index of my track's first start
-    first_of_track = np.searchsorted(skey[by_start], tkey, side="left")
-    starts_before = rank - first_of_track
-    ends_sorted = np.sort(ekey)
-    ends_before = np.searchsorted(ends_sorted, skey, side="right") - np.searchsorted(ends_sorted, tkey, side="left")
-    ends_before -= (dur_ns == 0)  # my own end counted when I have zero length
-    depth = starts_before - ends_before
-    return np.clip(depth, 0, 32767).astype(np.int16)
 
 
 def _track_order(pids: list[Any], tids: list[Any], is_device: np.ndarray, device: np.ndarray, stream: np.ndarray,

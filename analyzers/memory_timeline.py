@@ -102,7 +102,7 @@ def memory_peaks(model: TraceModel, max_live: int = 20) -> list[MemoryPeak]:
         # allocations (by address) alive just after the peak event: allocated at or before it, freed after it
         sel = np.flatnonzero((mem.device_type == s.device_type) & (mem.device_id == s.device_id))
         pos_peak = sel[i]
-        ts, nbytes, addr = mem.ts_ns[sel], mem.bytes[sel], mem.addr[sel]
+        nbytes, addr = mem.bytes[sel], mem.addr[sel]
         order = np.lexsort((np.arange(len(sel)), addr))
         a_s, b_s, idx_s = addr[order], nbytes[order], sel[order]
         is_alloc = b_s > 0

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .categories import STEP_PREFIX, Kind
-from .loader import _nesting_depth
+from .nesting import nesting_depth
 from .steps import cached, launch_pairs
 from .trace_model import TraceModel
 
@@ -31,7 +31,7 @@ def parent_of(model: TraceModel, rows: np.ndarray) -> np.ndarray:
         return parent
     track = model.track_id[rows].astype(np.int64)
     start = model.start_ns[rows]
-    depth = _nesting_depth(track.astype(np.int32), start, model.dur_ns[rows]).astype(np.int64)
+    depth = nesting_depth(track.astype(np.int32), start, model.dur_ns[rows]).astype(np.int64)
     stride = int(model.end_ns[rows].max()) + 2
     key = track * stride + start
     for d in range(1, int(depth.max()) + 1 if n else 1):
@@ -63,12 +63,13 @@ def op_times(model: TraceModel) -> pd.DataFrame:
         n = len(ops)
         src, dst = launch_pairs(model)
         # host tree over ops and the launching runtime calls together: a launch's parent is its innermost op
-        rt = np.unique(src)
-        both = np.concatenate((ops, rt))
-        order = np.argsort(both, kind="stable")
-        both = both[order]
+        op_mark = np.zeros(len(model), dtype=bool)
+        op_mark[ops] = True
+        rt_mark = np.zeros(len(model), dtype=bool)
+        rt_mark[src] = True
+        both = np.flatnonzero(op_mark | rt_mark)  # sorted rows
         par = parent_of(model, both)
-        is_op = np.isin(both, ops)
+        is_op = op_mark[both]
         pos_in_ops = np.full(len(both), -1, dtype=np.int64)
         pos_in_ops[is_op] = np.arange(n)  # ops and both are both sorted by row
         # parent op of each op (runtime calls never enclose ops)
@@ -125,6 +126,8 @@ def _depth_from_parent(parent: np.ndarray) -> np.ndarray:
 
 def op_table(model: TraceModel, group_by: str = "name") -> pd.DataFrame:
     """Ops aggregated by ``name`` or by ``name+shapes`` (name, input shapes, dtypes); by device total, desc."""
+    if group_by not in ("name", "name+shapes"):
+        raise ValueError(f"group_by must be 'name' or 'name+shapes', not {group_by!r}")
     times = op_times(model)
     if not len(times):
         cols = COLUMNS + (["input_shapes", "input_types"] if group_by != "name" else [])

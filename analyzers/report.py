@@ -105,7 +105,8 @@ def _top_ops(model: TraceModel) -> list[dict[str, Any]]:
     df = op_table(model)
     if not len(df):
         return []
-    col = "device_total_us" if model.has_gpu and df["device_total_us"].sum() > 0 else "host_self_us"
+    # self times, as the TensorBoard plugin's op table: nested ops are not counted twice
+    col = "device_self_us" if model.has_gpu and df["device_self_us"].sum() > 0 else "host_self_us"
     df = df.sort_values(col, ascending=False).head(TOP_N)
     keep = ["name", "calls", "host_total_us", "host_self_us", "device_total_us", "device_self_us"]
     return df[keep].to_dict("records")
@@ -126,6 +127,18 @@ def _idle(model: TraceModel) -> dict[str, Any]:
     from .idle_time import idle_time_summary
 
     return idle_time_summary(model)
+
+
+def _launch(model: TraceModel) -> dict[str, Any]:
+    from .launch_stats import launch_summary
+
+    return launch_summary(model)
+
+
+def _temporal(models: Sequence[TraceModel]) -> list[dict[str, Any]]:
+    from .temporal_breakdown import temporal_breakdown
+
+    return [temporal_breakdown(m).to_dict() for m in models if m.has_gpu]
 
 
 def _memory(model: TraceModel) -> list[dict[str, Any]]:
@@ -192,6 +205,8 @@ def build_report(models: list[TraceModel], path: str, findings: list | None = No
         "top_ops": _guard(warnings, "top ops", lambda: _top_ops(main), []) if n_slices else [],
         "top_kernels": _guard(warnings, "top kernels", lambda: _top_kernels(main), []) if main.has_gpu else [],
         "idle": _guard(warnings, "idle time", lambda: _idle(main), {}) if main.has_gpu else {},
+        "launch": _guard(warnings, "launch statistics", lambda: _launch(main), {}) if main.has_gpu else {},
+        "temporal": _guard(warnings, "temporal breakdown", lambda: _temporal(models), []),
         "memory": [p for m in models for p in _guard(warnings, "memory", lambda m=m: _memory(m), [])],
         "notes": notes,
         "warnings": warnings,
@@ -210,6 +225,16 @@ def _fmt(value: Any, digits: int = 2, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _size(mib: float | None) -> str:
+    if mib is None:
+        return "n/a"
+    n = mib * 2**20
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,.0f} B"
+
+
 def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> list[str]:
     right = right if right is not None else set(range(1, len(headers)))
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
@@ -217,7 +242,8 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = N
     def line(cells: list[str]) -> str:
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
-    return ["  " + line(headers), "  " + "  ".join("-" * w for w in widths)] + ["  " + line(r) for r in rows]
+    return [("  " + line(headers)).rstrip(), "  " + "  ".join("-" * w for w in widths)] + [
+        ("  " + line(r)).rstrip() for r in rows]
 
 
 def _short(name: str, width: int = 60) -> str:
@@ -278,8 +304,9 @@ def format_text(report: dict[str, Any]) -> str:
         out.append("")
         out.append(f"Top {len(ops)} operators")
         rows = [[_short(o["name"]), str(o["calls"]), _fmt(o["host_total_us"] / 1e3, 3),
-                 _fmt(o["host_self_us"] / 1e3, 3), _fmt(o["device_total_us"] / 1e3, 3)] for o in ops]
-        out += _table(["op", "calls", "host total ms", "host self ms", "device total ms"], rows)
+                 _fmt(o["host_self_us"] / 1e3, 3), _fmt(o["device_total_us"] / 1e3, 3),
+                 _fmt(o["device_self_us"] / 1e3, 3)] for o in ops]
+        out += _table(["op", "calls", "host total ms", "host self ms", "device total ms", "device self ms"], rows)
     kernels = report.get("top_kernels", [])
     if kernels:
         out.append("")
@@ -292,9 +319,16 @@ def format_text(report: dict[str, Any]) -> str:
     idle = report.get("idle") or {}
     if idle.get("idle_ms") is not None:
         out.append("")
-        out.append(f"GPU idle between ops: {_fmt(idle.get('idle_ms'), 3)} ms  (host wait "
+        n_streams = len(idle.get("streams") or [])
+        out.append(f"GPU idle gaps between ops, summed over {n_streams} stream(s): {_fmt(idle.get('idle_ms'), 3)} ms"
+                   f"  (host wait "
                    f"{_fmt(idle.get('host_wait_pct'), 1, ' %')}, kernel wait {_fmt(idle.get('kernel_wait_pct'), 1, ' %')}"
                    f", other {_fmt(idle.get('other_pct'), 1, ' %')})")
+    launch = report.get("launch") or {}
+    if launch.get("kernels"):
+        out.append(f"Kernel launches: {launch['kernels']:,}; {launch['short_kernels']:,} shorter on the GPU than their "
+                   f"launch call ({_fmt(launch.get('short_kernels_pct'), 1, ' %')}), {launch['long_delays']:,} "
+                   f"launch delays over 100 us, {launch['runtime_outliers']:,} launch calls over 50 us")
     for mem in report.get("memory", []):
         out.append("")
         out.append(f"Memory peak on {mem.get('device_label')}: allocated {_fmt(mem.get('peak_allocated_mib'), 1, ' MiB')}"
@@ -302,8 +336,9 @@ def format_text(report: dict[str, Any]) -> str:
         live = mem.get("live") or []
         if live:
             top = live[0]
-            out.append(f"  {mem.get('live_count')} allocations live at the peak; largest {_fmt(top.get('mib'), 1, ' MiB')}"
-                       f" allocated at {_fmt(top.get('alloc_ms'), 3, ' ms')}" + (f" in {top['op']}" if top.get("op") else ""))
+            out.append(f"  {mem.get('live_count')} allocation(s) made inside the trace live at the peak; largest "
+                       f"{_size(top.get('mib'))} allocated at {_fmt(top.get('alloc_ms'), 3, ' ms')}"
+                       + (f" in {top['op']}" if top.get("op") else ""))
     dist = report.get("distributed")
     if dist:
         out.append("")

@@ -436,6 +436,8 @@ class MainWindow(QMainWindow):
         self.comparison = compare_analyses(self.analysis, b, ab)
         self.compare_view.set_result(self.comparison)
         self.show_tab("compare")
+        sp = self.comparison.get("speedup")
+        self.status_label.setText(f"Compared A with {b.path}" + (f": {sp:.2f}x" if sp else ""))
         self.comparisonReady.emit(self.comparison)
 
     # ------------------------------------------------------------------ running workloads

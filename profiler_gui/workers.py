@@ -101,7 +101,9 @@ def user_message(exc: BaseException) -> str:
 
 def load_task(path: str, parent: QObject | None = None) -> Task:
     """Load and analyze ``path``; done(Analysis)."""
-    return Task("load", lambda progress, cancel: load_and_analyze(path, progress, cancel), parent)
+    from .isolated_load import load_and_analyze_auto
+
+    return Task("load", lambda progress, cancel: load_and_analyze_auto(path, progress, cancel), parent)
 
 
 def run_workload_and_load(workload: str, settings: dict[str, Any], out_dir: str, *, workload_args: list[str] | None = None,
@@ -128,7 +130,9 @@ def run_workload_and_load(workload: str, settings: dict[str, Any], out_dir: str,
     def sub(phase: str, frac: float) -> None:
         progress(phase, 0.65 + 0.35 * frac)
 
-    return load_and_analyze(str(result.bundle_path), sub, cancel)
+    from .isolated_load import load_and_analyze_auto
+
+    return load_and_analyze_auto(str(result.bundle_path), sub, cancel)
 
 
 def _safe(fn: Callable[[dict[str, Any]], None], event: dict[str, Any], cancel: threading.Event) -> None:

@@ -50,6 +50,8 @@ def run_rules(models: list[TraceModel] | TraceModel, context: RuleContext | None
     rule_errors.clear()
     by_rule: dict[str, list[Finding]] = {}
     for model in models:
+        if not len(model):
+            continue  # a failed run bundle without a trace: nothing was measured
         facts = context.for_model(model)
         for spec in RULES.values():
             if wanted is not None and spec.id not in wanted:
@@ -59,7 +61,10 @@ def run_rules(models: list[TraceModel] | TraceModel, context: RuleContext | None
             except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
                 rule_errors.append((spec.id, model.rank, f"{type(exc).__name__}: {exc}"))
                 continue
+            settings = model.settings
             for f in found:
+                if f.knob is not None and f.knob in settings and settings[f.knob] == f.knob_value:
+                    continue  # safety net: never suggest what the run already had on
                 f.rank = model.rank
                 by_rule.setdefault(f.rule + "\0" + f.title, []).append(f)
     out: list[Finding] = []

@@ -52,8 +52,17 @@ def is_gemm_name(name: str) -> bool:
 
 
 def is_tc_kernel_name(name: str) -> bool:
+    """Tensor Core kernel by name: the metrics module's list (one definition for table and rules)."""
+    if _metrics_tc_kernel is not None:
+        return _metrics_tc_kernel(name)
     low = name.lower()
     return any(p in low for p in TC_KERNEL_PATTERNS)
+
+
+try:  # the GPU metrics module owns the Tensor Core kernel-name list; fall back to ours without it
+    from ..gpu_metrics import is_tc_kernel_name as _metrics_tc_kernel
+except Exception:  # noqa: BLE001
+    _metrics_tc_kernel = None
 
 
 def is_backward_name(name: str) -> bool:
@@ -186,8 +195,8 @@ class ModelFacts:
         return bool(len(self.model.rows_named(STEP_PREFIX)))
 
     def negligible(self, gain_ms: float) -> bool:
-        """A gain too small to report (under 0.1 % of the step)."""
-        return gain_ms <= 0.001 * self.step_ms or gain_ms < 1e-3
+        """A gain too small to report (under 0.1 % of the step, or under 10 us per step)."""
+        return gain_ms <= 0.001 * self.step_ms or gain_ms < 0.01
 
     @property
     def step_ms(self) -> float:
@@ -337,8 +346,6 @@ class ModelFacts:
         h_track = m.track_id[host_rows].astype(np.int64)
         order = np.lexsort((m.start_ns[host_rows], h_track))
         hr = host_rows[order]
-        big = np.int64(1) << np.int64(20)
-        # key = (track, start) compared lexicographically through structured search per track
         out_gpu, out_idx = [], []
         l_track = m.track_id[launch].astype(np.int64)
         for t in np.unique(l_track):
@@ -353,7 +360,6 @@ class ModelFacts:
             inside = (j >= 0) & (ls < he[np.maximum(j, 0)])
             out_gpu.append(gpu[lsel[inside]])
             out_idx.append(order[hsel[j[inside]]])
-        del big
         if not out_gpu:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(out_gpu), np.concatenate(out_idx)
@@ -458,6 +464,12 @@ class RuleContext:
     facts: dict[int, ModelFacts] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
+    def add(self, model: TraceModel, steps: Any = None, breakdown: Any = None, gpu_metrics: Any = None) -> ModelFacts:
+        """Register metrics already computed for ``model`` (steps table, breakdown, GPU metrics)."""
+        f = ModelFacts(model, steps=steps, breakdown=breakdown, gpu_metrics=gpu_metrics)
+        self.facts[id(model)] = f
+        return f
+
     def for_model(self, model: TraceModel) -> ModelFacts:
         key = id(model)
         f = self.facts.get(key)
@@ -467,15 +479,18 @@ class RuleContext:
         return f
 
 
-def severity_for(gain_pct: float) -> str:
-    """Severity from the estimated gain as a share of the step."""
+def severity_for(gain_pct: float, cap: str = "high") -> str:
+    """Severity from the estimated gain as a share of the step (never above ``cap``)."""
+    order = ("high", "medium", "low", "info")
     if gain_pct >= 15.0:
-        return "high"
-    if gain_pct >= 5.0:
-        return "medium"
-    if gain_pct > 0.0:
-        return "low"
-    return "info"
+        sev = "high"
+    elif gain_pct >= 5.0:
+        sev = "medium"
+    elif gain_pct > 0.0:
+        sev = "low"
+    else:
+        sev = "info"
+    return order[max(order.index(sev), order.index(cap))]
 
 
 def pct(part: float, whole: float) -> float:

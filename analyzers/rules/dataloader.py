@@ -39,15 +39,18 @@ def dataloader_stall(f: ModelFacts) -> Finding | None:
         knob, value = "num_workers", int(max(2, min(4, int(cores))))
         fix = (f"Load batches in {value} worker processes (DataLoader(num_workers={value})) so that loading "
                "overlaps compute; add persistent_workers=True and pin_memory=True on GPU.")
-    elif isinstance(workers, int) and workers > 0:
+    elif isinstance(workers, int) and workers > 0 and workers * 2 <= int(cores):
         knob, value = "num_workers", workers * 2
         fix = (f"The loader already uses {workers} worker(s) and still stalls: try {workers * 2} workers, "
                "a larger prefetch_factor, persistent_workers=True, or make the dataset's __getitem__ cheaper.")
+    elif isinstance(workers, int) and workers > 0:
+        fix = (f"The loader already uses {workers} worker(s) on {cores} core(s): more workers would oversubscribe "
+               "the CPU; raise prefetch_factor, use persistent_workers=True, or make __getitem__ cheaper.")
     else:
         fix = ("The loader already uses worker processes and still stalls: add workers, raise prefetch_factor, "
                "use persistent_workers=True, or make the dataset's __getitem__ cheaper.")
     pin = ", pin_memory=True" if m.has_gpu else ""
-    snippet = (f"loader = torch.utils.data.DataLoader(dataset, batch_size=..., num_workers={value or 4}"
+    snippet = (f"loader = torch.utils.data.DataLoader(dataset, batch_size=..., num_workers={value or workers or 4}"
                f"{pin}, persistent_workers=True, prefetch_factor=2)")
     return Finding(
         rule="DL1", title="Data loading stalls the step", severity=severity_for(pct(exposed_ms, f.step_ms)),

@@ -49,7 +49,7 @@ def memory_pressure(f: ModelFacts) -> Finding | None:
     return Finding(
         rule="MEM1", title="GPU memory nearly full", severity="medium" if alloc_ms == 0 else "high",
         summary=(f"Peak {src} on GPU {dev} reaches {peak / 2**30:.1f} GiB of {total / 2**30:.1f} GiB ({p:.0f} %)"
-                 + (f"; cudaMalloc/cudaFree cost {alloc_ms:.2f} ms per step" if alloc_ms else "") + "."),
+                 + (f"; device malloc/free calls cost {alloc_ms:.2f} ms per step" if alloc_ms else "") + "."),
         evidence={"peak_bytes": peak, "total_bytes": total, "peak_pct": p, "source": src, "device": dev,
                   "allocator_ms_per_step": alloc_ms},
         evidence_rows=f.top_rows(alloc), evidence_ranges=f.evidence_ranges_of(alloc),

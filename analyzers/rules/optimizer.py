@@ -8,7 +8,20 @@ from .context import ModelFacts, pct, severity_for
 from .registry import rule
 
 THRESHOLD_PCT = 10.0
+CPU_OP_OVERHEAD_US = 10.0  # dispatch cost of one small op on the CPU
 MIN_GPU_OPS = 50  # per step: the for-loop implementation launches several kernels per parameter
+
+
+def _ops_inside(f: ModelFacts, ranges: np.ndarray) -> int:
+    """Number of CPU ops that start inside the given host ranges (same track)."""
+    m = f.model
+    ops = np.flatnonzero(f.host_op_mask)
+    total = 0
+    for r in ranges:
+        on_track = ops[m.track_id[ops] == m.track_id[r]]
+        s = m.start_ns[on_track]
+        total += int(np.searchsorted(s, m.end_ns[r], side="left") - np.searchsorted(s, m.start_ns[r], side="left"))
+    return total
 
 
 @rule("OPT1", "Unfused optimizer step")
@@ -35,7 +48,15 @@ def unfused_optimizer(f: ModelFacts) -> Finding | None:
     value = "fused" if (m.has_gpu or foreach) else "foreach"
     if f.settings.get("optimizer_impl") == value:
         return None
-    gain = (0.6 if not foreach else 0.3) * opt_ms
+    if m.has_gpu:
+        # the host span is mostly launch overhead: fusing turns hundreds of launches into a few
+        gain = (0.6 if not foreach else 0.3) * opt_ms
+    else:
+        # on the CPU the math stays; only the per-op dispatch overhead of the for-loop goes away
+        ops = _ops_inside(f, rows)
+        gain = min(0.6 * opt_ms, ops / f.n_steps * CPU_OP_OVERHEAD_US / 1e3)
+    if f.negligible(gain):
+        return None
     opt_name = sorted(set(m.names[rows]))[0].split("#", 1)[-1].split(".")[0]
     return Finding(
         rule="OPT1", title="Unfused optimizer step", severity=severity_for(pct(gain, f.step_ms)),
@@ -47,9 +68,49 @@ def unfused_optimizer(f: ModelFacts) -> Finding | None:
                   "foreach": foreach, "optimizer": opt_name},
         evidence_ranges=f.evidence_ranges_of(rows), evidence_rows=f.top_rows(rows),
         gain_ms=gain, bottleneck_ms=opt_ms, step_ms=f.step_ms,
-        fix=(f"Use the {value} optimizer implementation ({opt_name}(..., {value}=True)) and "
-             "optimizer.zero_grad(set_to_none=True)."),
+        fix=f"Use the {value} optimizer implementation ({opt_name}(..., {value}=True)).",
         fix_snippet=f"opt = torch.optim.{opt_name}(model.parameters(), lr=..., {value}=True)",
         knob="optimizer_impl", knob_value=value,
         caveats=["fused implementations are beta for some optimizers and on CPU"],
+    )
+
+
+ZERO_GRAD_MIN_PCT = 1.0  # (ours)
+
+
+@rule("OPT2", "zero_grad fills gradients with zeros")
+def zero_grad_fill(f: ModelFacts) -> Finding | None:
+    """PyTorch's profiler pattern matcher: zero_grad writing zeros instead of setting grads to None."""
+    m = f.model
+    if f.settings.get("zero_grad_to_none") is True:
+        return None
+    rows = f.outermost(f.in_window & f.name_mask("zero_grad", lambda s: s.startswith("Optimizer.zero_grad#")))
+    if not len(rows) or f.step_ns <= 0:
+        return None
+    fills = f.host_op_mask & f.name_mask("zero_fill", lambda s: s in ("aten::zero_", "aten::fill_"))
+    fill_rows = np.flatnonzero(fills)
+    inside = np.zeros(len(fill_rows), bool)
+    for r in rows:
+        inside |= (m.track_id[fill_rows] == m.track_id[r]) & (m.start_ns[fill_rows] >= m.start_ns[r]) \
+            & (m.start_ns[fill_rows] < m.end_ns[r])
+    fill_rows = fill_rows[inside]
+    if not len(fill_rows):
+        return None  # already set_to_none (no fills inside zero_grad)
+    zg_ms = f.per_step_ms(int(m.dur_ns[rows].sum()))
+    share = pct(zg_ms, f.step_ms)
+    if share <= ZERO_GRAD_MIN_PCT:
+        return None
+    gpu, _ = f.gpu_rows_under(rows)
+    gain = zg_ms  # the host span issuing the fills; set_to_none makes zero_grad nearly free
+    return Finding(
+        rule="OPT2", title="zero_grad fills gradients with zeros", severity=severity_for(pct(gain, f.step_ms)),
+        summary=(f"optimizer.zero_grad() writes zeros into every gradient ({len(fill_rows) / f.n_steps:.0f} fill ops, "
+                 f"{zg_ms:.2f} ms per step, {share:.1f} % of the step) instead of setting them to None."),
+        evidence={"zero_grad_ms_per_step": zg_ms, "zero_grad_pct_of_step": share,
+                  "fill_ops_per_step": len(fill_rows) / f.n_steps, "gpu_ops_per_step": len(gpu) / f.n_steps},
+        evidence_ranges=f.evidence_ranges_of(rows), evidence_rows=f.top_rows(np.concatenate([rows, fill_rows])),
+        gain_ms=gain, bottleneck_ms=zg_ms, step_ms=f.step_ms,
+        fix="Call optimizer.zero_grad(set_to_none=True) (the default since PyTorch 2.0).",
+        fix_snippet="optimizer.zero_grad(set_to_none=True)", knob="zero_grad_to_none", knob_value=True,
+        caveats=["code that reads .grad before backward must handle None"],
     )

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..categories import Kind
 from ..findings import Finding
-from .context import ModelFacts, is_eligible_name, is_tc_kernel_name, pct, severity_for
+from .context import ModelFacts, is_conv_name, is_eligible_name, is_tc_kernel_name, pct, severity_for
 from .registry import rule
 
 PREC_THRESHOLD_PCT = 20.0
@@ -26,6 +26,7 @@ class Eligible:
     kernel_rows: np.ndarray
     eligible_ns: int
     fp32_ns: float
+    fp32_conv_ns: float  # part of fp32_ns in convolutions (cuDNN uses TF32 for them on Ampere+ by default)
     half_ns: float
     unknown_ns: float
     dtype_known: bool
@@ -74,23 +75,27 @@ def eligible(f: ModelFacts) -> Eligible:
     order = np.argsort(-op_kernel_ns, kind="stable")[:MAX_ARGS] if len(ops) else np.zeros(0, np.int64)
     args = m.args_many(ops[order]) if len(order) else []
     dtypes = [_dtype_of(a) for a in args]
-    fp32 = half = 0.0
+    fp32 = half = fp32_conv = 0.0
+    conv = f.string_mask("conv", is_conv_name)[m.name_id[ops]] if len(ops) else np.zeros(0, bool)
     for i, d in zip(order, dtypes):
         if d == "fp32":
             fp32 += op_kernel_ns[i]
+            if conv[i]:
+                fp32_conv += op_kernel_ns[i]
         elif d == "half":
             half += op_kernel_ns[i]
     known = fp32 + half
     unknown = eligible_ns - known
     if known > 0:
         fp32_total = fp32 + unknown * (fp32 / known)
+        fp32_conv_total = fp32_conv * (fp32_total / fp32) if fp32 else 0.0
         half_total = half + unknown * (half / known)
         dtype_known = True
     else:
-        fp32_total = half_total = 0.0
+        fp32_total = half_total = fp32_conv_total = 0.0
         dtype_known = False
         signal = signal + " (no dtypes recorded)"
-    out = Eligible(ops, op_kernel_ns, gpu_rows, eligible_ns, fp32_total, half_total, float(unknown),
+    out = Eligible(ops, op_kernel_ns, gpu_rows, eligible_ns, fp32_total, fp32_conv_total, half_total, float(unknown),
                    dtype_known, tc_ns, signal, dtypes, args, order)
     f._eligible = out  # type: ignore[attr-defined]
     return out
@@ -133,10 +138,18 @@ def fp32_hotspot(f: ModelFacts) -> Finding | None:
         value = "fp16"
         why = "fp16 runs on Tensor Cores from Volta on (bf16 needs Ampere or newer)"
     fp32_ms = f.per_step_ms(e.fp32_ns)
-    gain = 0.5 * fp32_ms
+    conv_ms = f.per_step_ms(e.fp32_conv_ns)
+    ampere = fam == "nvidia" and cc is not None and cc[0] >= 8
+    if ampere:
+        # cuDNN runs FP32 convolutions in TF32 on Tensor Cores by default: bf16 still helps, less
+        gain = 0.5 * (fp32_ms - conv_ms) + 0.25 * conv_ms
+    else:
+        gain = 0.5 * fp32_ms
     tf32 = ""
-    if fam == "nvidia" and cc is not None and cc[0] >= 8 and f.settings.get("tf32") is not True:
-        tf32 = " Without AMP, TF32 (torch.backends.cuda.matmul.allow_tf32 = True) also uses Tensor Cores."
+    if ampere and f.settings.get("tf32") is not True and fp32_ms - conv_ms > 0:
+        tf32 = " Without AMP, TF32 for matmuls (torch.backends.cuda.matmul.allow_tf32 = True) also uses Tensor Cores."
+    if ampere and conv_ms > 0:
+        tf32 += " FP32 convolutions already use TF32 by default (cudnn.allow_tf32)."
     rows = e.ops[np.argsort(-e.op_kernel_ns)[:200]] if len(e.ops) else np.zeros(0, np.int64)
     caveats = ["check the loss curve after the change"]
     if value == "fp16":
@@ -150,6 +163,7 @@ def fp32_hotspot(f: ModelFacts) -> Finding | None:
         evidence={"fp32_eligible_ms_per_step": fp32_ms, "fp32_eligible_pct_of_gpu": share,
                   "eligible_ms_per_step": f.per_step_ms(e.eligible_ns), "half_ms_per_step": f.per_step_ms(e.half_ns),
                   "tensor_core_kernel_ms_per_step": f.per_step_ms(e.tc_ns), "signal": e.signal,
+                  "fp32_conv_ms_per_step": conv_ms,
                   "compute_capability": list(cc) if cc else None},
         evidence_ranges=f.evidence_ranges_of(np.sort(rows)), evidence_rows=[int(r) for r in np.sort(rows)],
         gain_ms=gain, bottleneck_ms=fp32_ms, step_ms=f.step_ms,

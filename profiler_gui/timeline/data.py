@@ -8,6 +8,7 @@ colour and row of the longest event and a count.
 """
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 
@@ -166,23 +167,27 @@ def _make_level(shift: int, start, end, color, row, count) -> Level:
                  np.maximum.accumulate(end) if len(end) else end.copy())
 
 
-def _merge(prev: Level, shift: int) -> Level:
+def _merge(prev: Level, shift: int, b: np.ndarray | None = None) -> Level:
     """Merge ``prev`` into buckets of 2**shift ns (first start, max end, longest event)."""
-    b = prev.start >> shift
+    if b is None:
+        b = prev.start >> shift
     n = len(b)
     brk = np.flatnonzero(b[1:] != b[:-1]) + 1
     idx = np.concatenate(([0], brk))
-    counts_g = np.diff(np.append(idx, n))
     start = prev.start[idx]
     end = np.maximum.reduceat(prev.end, idx)
-    # longest entry per bucket: first position reaching the group max of (end - start) of the entries
     dur = prev.end - prev.start
-    mx = np.maximum.reduceat(dur, idx)
-    is_max = dur == np.repeat(mx, counts_g)
-    pos = np.flatnonzero(is_max)
-    grp = np.repeat(np.arange(len(idx)), counts_g)[pos]
-    first = np.concatenate(([True], grp[1:] != grp[:-1]))
-    best = pos[first]
+    dmax = int(dur.max()) if n else 0
+    if n and dmax < (1 << 62) // max(n, 1):
+        # one reduceat: key = dur * n + (n - 1 - i) -> the longest, first on ties
+        key = dur * n + (n - 1 - np.arange(n, dtype=np.int64))
+        best = (n - 1) - (np.maximum.reduceat(key, idx) % n)
+    else:
+        counts_g = np.diff(np.append(idx, n))
+        mx = np.maximum.reduceat(dur, idx)
+        pos = np.flatnonzero(dur == np.repeat(mx, counts_g))
+        grp = np.repeat(np.arange(len(idx)), counts_g)[pos]
+        best = pos[np.concatenate(([True], grp[1:] != grp[:-1]))]
     count = np.add.reduceat(prev.count, idx).astype(np.int32)
     return _make_level(shift, start, end, prev.color[best], prev.row[best], count)
 
@@ -197,11 +202,16 @@ def build_lane(start: np.ndarray, end: np.ndarray, color: np.ndarray, row: np.nd
     shift = BASE_SHIFT
     limit = 2 * screen_px
     while len(cur) >= limit and shift < 62:
-        nxt = _merge(cur, shift)
-        # keep a level only when it shrinks by 2x against the last kept one (memory)
-        if len(nxt) * 2 <= len(levels[-1]) or len(nxt) < limit:
-            levels.append(nxt)
-        cur = nxt
+        # jump straight to the first bucket size that halves the level (merging is associative,
+        # so skipped levels need not be built); keep going until under 2x the screen width
+        while shift < 62:
+            b = cur.start >> shift
+            distinct = 1 + int(np.count_nonzero(b[1:] != b[:-1]))
+            if distinct * 2 <= len(cur) or distinct < limit:
+                break
+            shift += 1
+        cur = _merge(cur, shift, b)
+        levels.append(cur)
         shift += 1
     return Lane(name, levels)
 
@@ -329,8 +339,8 @@ def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
 # ----------------------------------------------------------------------------- per-frame helpers
 def visible_slice(level: Level, t0: float, t1: float) -> tuple[int, int]:
     """Index range of entries of ``level`` that may intersect [t0, t1]."""
-    lo = int(np.searchsorted(level.cummax_end, t0, side="left"))
-    hi = int(np.searchsorted(level.start, t1, side="right"))
+    lo = int(np.searchsorted(level.cummax_end, np.int64(math.floor(t0)), side="left"))
+    hi = int(np.searchsorted(level.start, np.int64(math.ceil(t1)), side="right"))
     return lo, max(lo, hi)
 
 

@@ -173,8 +173,8 @@ class TrackGroupItem(pg.GraphicsObject):
                 if hl is None:
                     continue
                 s_arr, e_arr, cm = hl
-                lo = int(np.searchsorted(cm, x0, side="left"))
-                hi = int(np.searchsorted(s_arr, x1, side="right"))
+                lo = int(np.searchsorted(cm, np.int64(math.floor(x0)), side="left"))
+                hi = int(np.searchsorted(s_arr, np.int64(math.ceil(x1)), side="right"))
                 if hi <= lo:
                     continue
                 hx = (s_arr[lo:hi] - x0) * sx

@@ -42,7 +42,7 @@ class CompareView(QWidget):
         self.dist_plot = pg.PlotWidget()
         self.dist_plot.setLabel("left", "step time (ms)")
         self.dist_plot.setMinimumHeight(200)
-        self.dist_legend = self.dist_plot.addLegend()
+        self.dist_legend = self.dist_plot.addLegend(offset=(-10, 10))
         dl.addWidget(self.dist_plot)
         top.addWidget(dist_box, 1)
         bd_box = QGroupBox("Breakdown per step (A vs B)")
@@ -50,7 +50,7 @@ class CompareView(QWidget):
         self.bd_plot = pg.PlotWidget()
         self.bd_plot.setLabel("left", "mean per step (ms)")
         self.bd_plot.setMinimumHeight(200)
-        self.bd_legend = self.bd_plot.addLegend()
+        self.bd_legend = self.bd_plot.addLegend(offset=(-10, 10))
         bdl.addWidget(self.bd_plot)
         self.bd_note = note_label("")
         self.bd_note.hide()
@@ -123,8 +123,7 @@ class CompareView(QWidget):
             colour = self.theme.series[i]
             rng = np.random.default_rng(i)
             x = i + rng.uniform(-0.18, 0.18, len(vals))
-            sc = pg.ScatterPlotItem(x=x, y=vals, size=7, brush=pg.mkBrush(colour), pen=pg.mkPen(None),
-                                    name=f"{label}: {r.get(key + '_label', '')} (n={len(vals)})")
+            sc = pg.ScatterPlotItem(x=x, y=vals, size=7, brush=pg.mkBrush(colour), pen=pg.mkPen(None))
             p.addItem(sc)
             self.dist_legend.addItem(sc, f"{label}: {r.get(key + '_label', '')} (n={len(vals)})")
             med = float(np.median(vals))
@@ -157,5 +156,10 @@ class CompareView(QWidget):
             if not fs:
                 return "<i>none</i>"
             return "<ul>" + "".join(f"<li>{html.escape(str(getattr(f, 'title', f)))}</li>" for f in fs) + "</ul>"
-        self.findings_label.setText(f"<b>Resolved in B</b>{items(r.get('resolved') or [])}"
-                                    f"<b>New in B</b>{items(r.get('new') or [])}")
+        persisting = (r.get("analyzer") or {}).get("persisting") or []
+        pers = ("<ul>" + "".join(
+            f"<li>{html.escape(str(p.get('title')))}: {fmt_ms(p.get('a_gain_ms'))} -> {fmt_ms(p.get('b_gain_ms'))} per step</li>"
+            for p in persisting) + "</ul>") if persisting else "<i>none</i>"
+        self.findings_label.setText(f"<p><b>Resolved in B</b></p>{items(r.get('resolved') or [])}"
+                                    f"<p><b>New in B</b></p>{items(r.get('new') or [])}"
+                                    f"<p><b>Still present</b> (estimated gain A -> B)</p>{pers}")

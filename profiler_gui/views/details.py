@@ -14,6 +14,14 @@ from analyzers.trace_model import TraceModel
 from .common import fmt_ms
 
 
+def _wrap(text: str) -> str:
+    """HTML-escape and allow line breaks inside long paths / call stacks / template names."""
+    out = html.escape(text)
+    for ch in ("/", ";", ",", "::", "(", "_"):
+        out = out.replace(ch, ch + "&#8203;")
+    return out
+
+
 def flow_partners(model: TraceModel, row: int) -> list[tuple[int, str]]:
     """(partner row, label) for flows starting or ending at ``row``."""
     f = model.flows
@@ -41,6 +49,7 @@ class DetailsPanel(QWidget):
         lay.setContentsMargins(6, 6, 6, 6)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         inner = QWidget()
         self.inner_lay = QVBoxLayout(inner)
         self.label = QLabel("<i>Select an event in the timeline to see its details.</i>")
@@ -76,7 +85,7 @@ class DetailsPanel(QWidget):
         self.row = int(row)
         start, dur = int(m.start_ns[row]), int(m.dur_ns[row])
         rows = [
-            ("Name", html.escape(m.name(row))),
+            ("Name", _wrap(m.name(row))),
             ("Category", html.escape(f"{m.category(row)} ({Kind(int(m.kind[row])).name.lower()})")),
             ("Start", f"{start / 1e6:,.3f} ms"),
             ("Duration", fmt_ms(dur / 1e6)),
@@ -90,11 +99,11 @@ class DetailsPanel(QWidget):
         args = m.args(row)
         for key in ("Input Dims", "Input dims", "Input type", "Input Strides"):
             if key in args:
-                rows.append((key.replace("Input type", "Input dtypes"), html.escape(json.dumps(args[key]))))
+                rows.append((key.replace("Input type", "Input dtypes"), _wrap(json.dumps(args[key]))))
         table = "".join(f"<tr><td valign='top' style='padding-right:10px'><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
         other = {k: v for k, v in args.items() if k not in ("Input Dims", "Input dims", "Input type", "Input Strides")}
         arg_rows = "".join(f"<tr><td valign='top' style='padding-right:10px'>{html.escape(str(k))}</td>"
-                           f"<td>{html.escape(json.dumps(v) if not isinstance(v, str) else v)[:400]}</td></tr>"
+                           f"<td>{_wrap((json.dumps(v) if not isinstance(v, str) else v)[:400])}</td></tr>"
                            for k, v in list(other.items())[:60])
         self.label.setText(f"<table>{table}</table>" + (f"<p><b>Args</b></p><table>{arg_rows}</table>" if arg_rows else ""))
         for partner, text in flow_partners(m, row):

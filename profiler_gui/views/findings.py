@@ -70,7 +70,7 @@ class FindingsView(QWidget):
         mono = QFont("monospace")
         mono.setStyleHint(QFont.Monospace)
         self.snippet.setFont(mono)
-        self.snippet.setMaximumHeight(160)
+        self.snippet.setMaximumHeight(120)
         rl.addWidget(self.snippet)
         buttons = QHBoxLayout()
         self.show_button = QPushButton("Show in timeline")

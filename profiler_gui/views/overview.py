@@ -263,6 +263,9 @@ class OverviewView(QWidget):
             self.bd_plot.addItem(item)
             self.bd_legend.addItem(item, str(c).removesuffix("_ms"))
             bottom += h
+        steps = [str(v) for v in df.index] if df.index.name == "step" else [str(i) for i in range(len(df))]
+        stride = max(1, len(steps) // 20)
+        self.bd_plot.getAxis("bottom").setTicks([[(i, s) for i, s in enumerate(steps)][::stride]])
         self.bd_plot.setXRange(-0.6, len(df) + 1.5, padding=0)
         mean = a.mean_breakdown or {}
         total = float(mean.get("step_ms") or sum(v for k, v in mean.items() if k in comps) or 0.0)

@@ -21,6 +21,7 @@ class DataFrameModel(QAbstractTableModel):
     def __init__(self, df: pd.DataFrame | None = None, parent: Any = None) -> None:
         super().__init__(parent)
         self._df = pd.DataFrame()
+        self._n = self._ncols = 0
         self._values: list[np.ndarray] = []
         self._numeric: list[bool] = []
         self.set_frame(df if df is not None else pd.DataFrame())
@@ -28,6 +29,7 @@ class DataFrameModel(QAbstractTableModel):
     def set_frame(self, df: pd.DataFrame) -> None:
         self.beginResetModel()
         self._df = df.reset_index(drop=True)
+        self._n, self._ncols = len(self._df), len(self._df.columns)
         self._values = [self._df[c].to_numpy() for c in self._df.columns]
         self._numeric = [pd.api.types.is_numeric_dtype(self._df[c]) and not pd.api.types.is_bool_dtype(self._df[c])
                          for c in self._df.columns]
@@ -37,10 +39,10 @@ class DataFrameModel(QAbstractTableModel):
         return self._df
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._df)
+        return 0 if parent.isValid() else self._n
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._df.columns)
+        return 0 if parent.isValid() else self._ncols
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
         if not index.isValid():
@@ -125,6 +127,7 @@ class TableView(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setStretchLastSection(False)
+        self.view.horizontalHeader().setResizeContentsPrecision(60)  # size columns from the first rows only
         self.view.setWordWrap(False)
         lay.addWidget(self.view, 1)
         self.filter.textChanged.connect(self._on_filter)
@@ -139,9 +142,13 @@ class TableView(QWidget):
         header = self.view.horizontalHeader()
         if self.model.columnCount():
             header.setSectionResizeMode(QHeaderView.Interactive)
-            self.view.resizeColumnsToContents()
+            fm = self.view.fontMetrics()
+            sample = min(self.model.rowCount(), 40)
             for c in range(self.model.columnCount()):
-                header.resizeSection(c, min(max(header.sectionSize(c), 70), 520))
+                texts = [str(self.model.headerData(c, Qt.Horizontal))]
+                texts += [self.model.data(self.model.index(r, c)) or "" for r in range(sample)]
+                width = max(fm.horizontalAdvance(t) for t in texts) + 24
+                header.resizeSection(c, min(max(width, 70), 520))
         self._update_count()
 
     def _on_filter(self, text: str) -> None:

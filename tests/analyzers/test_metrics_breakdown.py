@@ -155,3 +155,23 @@ def test_recorded_cpu_trace_steps_and_sum(tmp_path: Path) -> None:
     np.testing.assert_allclose(parts, df["step_ms"], rtol=0, atol=1e-9)
     assert (df["kernel_ms"] == 0).all() and (df["cpu_exec_ms"] > 0).all()
     assert (df["dataloader_ms"] > 0).all()
+
+
+def test_python_frames_and_step_ranges_are_not_cpu_exec(tmp_path: Path) -> None:
+    t = SynthTrace()
+    t.step(1, 0, 100)
+    t.host("train.py(42): main", 0, 100, cat="python_function")  # with_stack frame over the whole step
+    t.host("aten::add", 10, 10)
+    df = step_breakdown(t.load(tmp_path))
+    assert df.iloc[0]["cpu_exec_ms"] == pytest.approx(0.01)
+    assert df.iloc[0]["other_ms"] == pytest.approx(0.09)
+
+
+def test_breakdown_without_steps_covers_the_trace(tmp_path: Path) -> None:
+    t = SynthTrace()
+    t.host("aten::mm", 0, 40)
+    t.gpu("gemm", 50, 50, launch_ts=10)
+    df = step_breakdown(t.load(tmp_path))
+    assert len(df) == 1 and df.iloc[0]["step_ms"] == pytest.approx(0.1)
+    assert df.iloc[0]["kernel_ms"] == pytest.approx(0.05) and df.iloc[0]["other_ms"] == pytest.approx(0.01)
+    assert mean_breakdown_ms(df.iloc[0:0]) == {c: 0.0 for c in CATEGORIES}

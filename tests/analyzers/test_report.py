@@ -116,3 +116,24 @@ def test_cpu_only_synthetic_with_steps(tmp_path: Path) -> None:
     assert report["breakdown_ms"]["cpu_exec"] == pytest.approx(0.05)
     assert report["top_ops"][0]["name"] == "aten::addmm"
     assert "CPU-only" in format_text(report)
+
+
+ALL_REFERENCES = [
+    "hta_alexnet_a100.json.gz", "hta_amd_mi250_rocm.json.gz", "hta_cpu_only.pt.trace.json.gz", "hta_compare",
+    "hta_nccl_a100.json.gz", "hta_simple_add_a100.json.gz", "hta_triton_a100.json.gz", "hta_two_ranks",
+    "hta_v100_68k_events.pt.trace.json.gz", "tb_resnet50_num_workers_0.pt.trace.json.gz",
+    "tb_resnet50_num_workers_4.pt.trace.json.gz",
+]
+
+
+@pytest.mark.parametrize("name", ALL_REFERENCES)
+def test_every_reference_trace_reports_cleanly(name: str) -> None:
+    path = reference_path(name)
+    report = _strict_json(build_report(load_traces(path), str(path)))
+    assert not [w for w in report["warnings"] if "could not be computed" in w]
+    assert report["steps"]["count"] >= 1
+    assert sum(report["breakdown_ms"].values()) == pytest.approx(report["steps"]["mean_ms"])
+    for g in report["gpus"]:
+        if g["sm_efficiency_pct"] is not None:
+            assert g["sm_efficiency_pct"] <= g["utilization_pct"] + 1e-9
+    assert format_text(report).strip()

@@ -11,6 +11,7 @@ from analyzers.rules import RULES, rule_errors, run_rules
 from test_rules_synthetic import check_findings
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow
 GPU_RULES = {rid for rid, spec in RULES.items() if spec.gpu}
 
 

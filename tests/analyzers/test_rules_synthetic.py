@@ -79,6 +79,20 @@ def test_dl1_multiprocess_does_not_suggest_num_workers_blindly(tmp_path):
     assert f.evidence["multi_process_iter"]
 
 
+def test_dl1_no_more_workers_than_cores(tmp_path):
+    b = TraceBuilder()
+    for t in gpu_steps(b):
+        b.dataloader(t + 1, 200, multi=True)
+        b.op_with_kernel("aten::add", "elementwise_kernel", t + 300, 20, 600)
+    m = b.load(tmp_path)
+    m.run_info = {"settings": {"num_workers": 2}, "env": {"cpu_count": 2, "torch_threads": 1}}
+    f = rules_of(m)["DL1"]
+    assert f.knob is None and "oversubscribe" in f.fix
+    m.run_info["env"]["cpu_count"] = 8
+    f = rules_of(m)["DL1"]
+    assert f.knob == "num_workers" and f.knob_value == 4
+
+
 # ---------------------------------------------------------------------------------------------- H2D1
 @pytest.mark.parametrize("copy_us, fires", [(30.0, True), (15.0, False)])
 def test_h2d1_threshold(tmp_path, copy_us, fires):
@@ -277,6 +291,21 @@ def test_opt1(tmp_path, opt_us, fires):
         assert got["OPT1"].knob == "optimizer_impl" and got["OPT1"].knob_value == "fused"
 
 
+@pytest.mark.parametrize("fills, zg_us, fires", [(True, 40.0, True), (True, 8.0, False), (False, 40.0, False)])
+def test_opt2_zero_grad(tmp_path, fills, zg_us, fires):
+    b = TraceBuilder()
+    for t in gpu_steps(b):
+        b.op_with_kernel("aten::add", "elementwise", t + 2, 20, 500)
+        b.annotation("Optimizer.zero_grad#SGD.zero_grad", t + 600, zg_us)
+        if fills:
+            for i in range(4):
+                b.cpu_op("aten::zero_", t + 601 + i * zg_us / 4, zg_us / 5)
+    got = rules_of(b.load(tmp_path))
+    assert ("OPT2" in got) is fires
+    if fires:
+        assert got["OPT2"].knob == "zero_grad_to_none" and got["OPT2"].gain_ms <= zg_us / 1e3 + 1e-9
+
+
 # ---------------------------------------------------------------------------------------------- MEM1
 @pytest.mark.parametrize("frac, fires", [(0.95, True), (0.85, False)])
 def test_mem1(tmp_path, frac, fires):
@@ -287,6 +316,14 @@ def test_mem1(tmp_path, frac, fires):
         b.memory(t + 50, 1 << 20, int(total * frac))
     got = rules_of(b.load(tmp_path))
     assert ("MEM1" in got) is fires
+
+
+def test_prec1_ampere_fp32_convs_count_tf32(tmp_path):
+    b = TraceBuilder()  # A100
+    _conv_trace(b, 400.0, "float", NCHW)
+    f = rules_of(b.load(tmp_path))["PREC1"]
+    assert "TF32" in f.summary
+    assert f.gain_ms == pytest.approx(0.25 * 0.4, rel=0.05)  # convs already run TF32: a smaller gain
 
 
 # ---------------------------------------------------------------------------------------------- CUDNN1 / CL1

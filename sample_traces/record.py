@@ -1,0 +1,60 @@
+"""Re-record the sample bundles in this folder from the built-in workloads.
+
+Usage (from the repository root): python sample_traces/record.py [NAME ...]
+Each sample is recorded into a temporary folder, then replaces the old one.
+Small windows (1 warm-up, 2 profiled, 10 timed steps) keep each bundle small.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from collectors.runner import run_workload  # noqa: E402
+
+# name -> (workload, knob settings)
+SAMPLES: dict[str, tuple[str, dict[str, object]]] = {
+    "slow_loader_workers0": ("slow_loader", {"num_workers": 0}),
+    "slow_loader_workers2": ("slow_loader", {"num_workers": 2}),
+    "mlp_infer_fp32": ("mlp_infer", {}),
+    "mlp_infer_dynamic_quant": ("mlp_infer", {"dynamic_quant": True}),
+    "convnet_baseline": ("convnet", {}),
+    "tiny_gpt_baseline": ("tiny_gpt", {}),
+}
+STEPS = {"warmup_steps": 3, "profile_steps": 2, "timed_steps": 10}
+
+
+def record(name: str) -> str:
+    """Record one sample bundle and put it at sample_traces/NAME; return its path."""
+    workload, settings = SAMPLES[name]
+    with tempfile.TemporaryDirectory(prefix="torchscope-samples-") as tmp:
+        result = run_workload(workload, settings, tmp, timeout_s=300, name=name, device="cpu", **STEPS)
+        if result.status != "ok":
+            raise SystemExit(f"{name}: {result.status}: {result.error}")
+        target = os.path.join(HERE, name)
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        shutil.move(result.bundle_path, target)
+    size_kb = sum(os.path.getsize(os.path.join(target, f)) for f in os.listdir(target)) / 1024
+    print(f"{name}: {workload} {settings or 'defaults'}: median {result.median_step_ms:.2f} ms/step, "
+          f"{size_kb:.0f} KiB", flush=True)
+    return target
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(SAMPLES)
+    unknown = [n for n in names if n not in SAMPLES]
+    if unknown:
+        print(f"unknown sample(s): {', '.join(unknown)}; known: {', '.join(SAMPLES)}", file=sys.stderr)
+        return 2
+    for name in names:
+        record(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,116 @@
+"""Render every view of the app to docs/screenshots/*.png (1400x900).
+
+    xvfb-run -a -s '-screen 0 1600x1000x24' python scripts/screenshots.py [--trace PATH] [--theme light|dark]
+
+Opens a reference trace (../shared/reference_traces/tb_resnet50_num_workers_0)
+when present, else a bundled sample, for overview / timeline / operators /
+kernels / memory / findings; then opens the slow_loader samples (num_workers
+0 vs 2) for the compare view.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+REF = os.path.join(os.path.dirname(ROOT), "shared", "reference_traces")
+if not os.path.isdir(REF):
+    REF = "/work/shared/reference_traces"
+OUT = os.path.join(ROOT, "docs", "screenshots")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trace")
+    ap.add_argument("--theme", default="light")
+    ap.add_argument("--out", default=OUT)
+    args = ap.parse_args()
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from profiler_gui.app import make_app
+    from profiler_gui.main_window import MainWindow
+    from profiler_gui.settings import Settings
+
+    app = make_app()
+    settings = Settings(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
+    win = MainWindow(settings)
+    win.apply_theme(args.theme)
+    win.resize(1400, 900)
+    win.show()
+
+    def settle(ms: int = 300) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    def wait(start) -> str:
+        loop = QEventLoop()
+        out: list[str] = []
+        win.taskFinished.connect(lambda r: (out.append(r), loop.quit()))
+        start()
+        QTimer.singleShot(120_000, loop.quit)
+        loop.exec()
+        win.taskFinished.disconnect()
+        return out[0] if out else "timeout"
+
+    def shot(name: str) -> None:
+        settle()
+        path = os.path.join(args.out, f"{name}.png")
+        win.grab().save(path)
+        print("wrote", path)
+
+    os.makedirs(args.out, exist_ok=True)
+    shot("start_page")
+    trace = args.trace or os.path.join(REF, "tb_resnet50_num_workers_0.pt.trace.json.gz")
+    if not os.path.exists(trace):
+        trace = os.path.join(ROOT, "sample_traces", "slow_loader_workers0")
+    if wait(lambda: win.open_path(trace)) != "done":
+        print("failed to open", trace, win.last_error)
+        return 1
+    win.banner.hide()
+    shot("overview")
+    a = win.analysis
+    idx = next((i for i, f in enumerate(a.findings) if f.evidence_rows or f.evidence_ranges), None)
+    if idx is not None:
+        win.show_tab("findings")
+        win.findings_view.select(idx)
+        shot("findings")
+        win.show_finding_in_timeline(idx)
+    else:
+        win.show_tab("findings")
+        shot("findings")
+        win.show_tab("timeline")
+    shot("timeline")
+    win.show_tab("operators")
+    win.ops_view.view.selectRow(0)
+    win.show_tab("operators")
+    shot("operators")
+    win.show_tab("kernels")
+    shot("kernels")
+    win.show_tab("memory")
+    shot("memory")
+    a_path = os.path.join(ROOT, "sample_traces", "slow_loader_workers0")
+    b_path = os.path.join(ROOT, "sample_traces", "slow_loader_workers2")
+    if os.path.isdir(a_path) and os.path.isdir(b_path):
+        wait(lambda: win.open_path(a_path))
+        win.banner.hide()
+        shot("overview_run_bundle")
+        win.show_tab("findings")
+        shot("findings_run_bundle")
+        wait(lambda: win.compare_with(b_path))
+        win.banner.hide()
+        shot("compare")
+    win.apply_theme("dark" if args.theme == "light" else "light")
+    wait(lambda: win.open_path(trace))
+    win.banner.hide()
+    shot(f"overview_{win.theme_name}")
+    win.show_tab("timeline")
+    shot(f"timeline_{win.theme_name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

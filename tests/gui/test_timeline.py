@@ -1,0 +1,248 @@
+"""Timeline view tests (offscreen, pytest-qt)."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from pyqtgraph.Qt import QtCore, QtGui  # noqa: E402
+
+from analyzers.categories import Kind  # noqa: E402
+from analyzers.loader import load_trace  # noqa: E402
+from profiler_gui.timeline import TimelineWidget, build_pyramids  # noqa: E402
+from profiler_gui.timeline.data import frame_rects  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference_traces"
+RESNET = REF / "tb_resnet50_num_workers_0.pt.trace.json.gz"
+needs_ref = pytest.mark.skipif(not RESNET.exists(), reason=f"reference traces not found at {REF}")
+
+Qt = QtCore.Qt
+
+
+def _kernel_trace(tmp_path: Path, n: int = 2000, span_us: float = 10e6, dur_us: float = 5.0) -> Path:
+    """n kernels of dur_us spread over span_us on one stream, plus one CPU op."""
+    rng = np.random.default_rng(0)
+    ts = np.sort(rng.uniform(0, span_us - dur_us, n))
+    events = [{"ph": "X", "cat": "cpu_op", "name": "aten::mm", "pid": 1, "tid": 1, "ts": 0.0, "dur": 10.0}]
+    for i, t in enumerate(ts):
+        events.append({"ph": "X", "cat": "kernel", "name": f"k{i % 7}", "pid": 0, "tid": 7, "ts": float(t),
+                       "dur": dur_us, "args": {"device": 0, "stream": 7, "correlation": i + 1}})
+    path = tmp_path / "kernels.pt.trace.json.gz"
+    with gzip.open(path, "wt") as f:
+        json.dump({"traceEvents": events}, f)
+    return path
+
+
+def _lit_columns(img: QtGui.QImage, widget: TimelineWidget, lane_row: int) -> int:
+    """Pixel columns of the events area that differ from the background on one lane's middle row."""
+    st = widget._st
+    gi = int(widget.data.lane_group[lane_row])
+    li = int(widget.data.lane_index[lane_row])
+    lay = st.layout[gi]
+    y_view = lay.lane_y[li] + lay.lane_h / 2
+    vb_rect = widget.vb.sceneBoundingRect()
+    scene_pt = widget.vb.mapViewToScene(QtCore.QPointF(0, y_view))
+    origin = widget.view.mapTo(widget, QtCore.QPoint(0, 0))
+    y = int(widget.view.mapFromScene(scene_pt).y()) + origin.y()
+    x0 = int(vb_rect.left()) + origin.x() + 1
+    x1 = int(vb_rect.right()) + origin.x() - 1
+    arr = np.frombuffer(img.convertToFormat(QtGui.QImage.Format.Format_RGB32).constBits(), dtype=np.uint32)
+    arr = arr.reshape(img.height(), -1)[:, : img.width()]
+    line = arr[y, x0:x1]
+    bg = np.bincount(line & 0xFFFFFF).argmax() if len(line) else 0
+    return int(((line & 0xFFFFFF) != bg).sum()), x1 - x0
+
+
+@pytest.fixture
+def widget(qtbot):
+    w = TimelineWidget()
+    qtbot.addWidget(w)
+    w.resize(1400, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+# ----------------------------------------------------------------------------- pure data
+def test_pyramid_levels_shrink_and_keep_longest():
+    starts = np.arange(0, 100_000 * 1000, 1000, dtype=np.int64)  # 100k 1 us events, 1 us apart
+    ends = starts + 500
+    ends[5000] = starts[5000] + 50_000  # one long event
+    from profiler_gui.timeline.data import build_lane
+
+    lane = build_lane(starts, ends, np.zeros(len(starts), np.int16), np.arange(len(starts)), screen_px=1000)
+    sizes = [len(l) for l in lane.levels]
+    assert sizes[0] == 100_000 and sizes[-1] < 2000
+    assert all(b < a for a, b in zip(sizes, sizes[1:]))
+    top = lane.levels[-1]
+    assert top.count.sum() == 100_000
+    assert 5000 in set(top.row.tolist())  # the longest event survives every merge
+    # one frame at full view: few rectangles, every one at least a pixel wide
+    ns_per_px = (ends.max() - starts.min()) / 1000
+    xs, w, col, row, cnt = frame_rects(lane.level_for(ns_per_px), 0, ns_per_px, 1000)
+    assert 0 < len(xs) <= 1000 and (w >= 1).all()
+
+
+def test_tiny_kernels_stay_visible(tmp_path, widget, qtbot):
+    model = load_trace(_kernel_trace(tmp_path))
+    widget.set_model(model, build_pyramids(model))
+    qtbot.wait(20)
+    kernel_rows = model.rows_of_kind(Kind.KERNEL)
+    lane = int(widget.data.row_lane[kernel_rows[0]])
+    img = widget.render_image()
+    lit, width = _lit_columns(img, widget, lane)
+    assert width > 1000
+    assert lit > 500, f"only {lit} of {width} pixel columns lit by 2,000 kernels"
+
+
+# ----------------------------------------------------------------------------- reference trace
+@pytest.fixture(scope="module")
+def resnet():
+    if not RESNET.exists():
+        pytest.skip(f"reference traces not found at {REF}")
+    model = load_trace(RESNET)
+    return model, build_pyramids(model)
+
+
+@needs_ref
+def test_reference_tracks(widget, resnet):
+    model, data = resnet
+    widget.set_model(model, data)
+    labels = [g.label for g in data.groups]
+    assert labels[0] == "Steps"
+    assert "GPU 0 stream 7" in labels
+    assert any(lab.startswith("thread 25738") for lab in labels)
+    gpu = data.groups[labels.index("GPU 0 stream 7")]
+    assert sum(len(l.raw) for l in gpu.lanes) == int(np.isin(model.kind, [7, 8, 9]).sum())
+    cpu = next(g for g in data.groups if g.label.startswith("thread 25738"))
+    assert len(cpu.lanes) == int(model.depth[model.track_id == cpu.track_id].max()) + 1
+    assert len(data.groups[0].lanes[0].raw) == len(model.rows_named("ProfilerStep#"))
+    assert any("memory" in c.name for c in data.counters)
+    widget.render_image()
+    assert widget.rect_count() > 100
+
+
+@needs_ref
+def test_hover_click_and_flow(widget, resnet, qtbot):
+    model, data = resnet
+    widget.set_model(model, data)
+    kernel = int(np.flatnonzero((model.kind == int(Kind.KERNEL)) & (model.dur_ns > 100_000))[0])
+    widget.zoom_to(model.start_ns[kernel] - 50_000, model.end_ns[kernel] + 50_000)
+    qtbot.wait(10)
+    pos = widget.row_pos(kernel)
+    assert pos is not None
+    scene = widget.view.mapToScene(pos)
+    assert widget.row_at_scene(scene) == kernel
+    # hover
+    qtbot.mouseMove(widget.view.viewport(), pos)
+    qtbot.wait(10)
+    widget._on_mouse_moved(scene)
+    assert model.name(kernel) in widget.hover_text
+    assert "Duration:" in widget.hover_text
+    # click selects and emits the row
+    with qtbot.waitSignal(widget.eventSelected, timeout=1000) as blocker:
+        qtbot.mouseClick(widget.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert blocker.args == [kernel]
+    assert widget.selected_row == kernel
+    # flow: the kernel links back to its cudaLaunchKernel, and the launch to the kernel
+    launch = widget.flow_partner(kernel)
+    assert launch is not None and model.name(launch).startswith("cudaLaunchKernel")
+    assert widget.flow_partner(launch) == kernel
+    assert model.correlation[launch] == model.correlation[kernel]
+    widget.render_image()  # the flow arrow paints without error
+
+
+@needs_ref
+def test_search_and_navigation(widget, resnet, qtbot):
+    model, data = resnet
+    widget.set_model(model, data)
+    expected = sum(1 for r in range(len(model)) if "conv" in model.name(r).lower())
+    assert widget.search("conv") == expected > 0
+    assert widget.search("no-such-slice-name") == 0
+    widget.search("ProfilerStep#")
+    with qtbot.waitSignal(widget.eventSelected, timeout=1000):
+        row = widget.search_next()
+    assert model.name(row).startswith("ProfilerStep#")
+    x0, x1 = widget.view_range()
+    assert x0 <= model.start_ns[row] and model.end_ns[row] <= x1
+    # '/' focuses the search box
+    widget.view.setFocus()
+    qtbot.keyClick(widget.view, Qt.Key.Key_Slash)
+    assert widget.search_box.hasFocus()
+
+
+@needs_ref
+def test_keys_zoom_pan_fit(widget, resnet, qtbot):
+    model, data = resnet
+    widget.set_model(model, data)
+    widget.view.setFocus()
+    x0, x1 = widget.view_range()
+    qtbot.keyClick(widget.view, Qt.Key.Key_W)
+    a0, a1 = widget.view_range()
+    assert a1 - a0 < (x1 - x0) * 0.95
+    qtbot.keyClick(widget.view, Qt.Key.Key_S)
+    qtbot.keyClick(widget.view, Qt.Key.Key_S)
+    b0, b1 = widget.view_range()
+    assert b1 - b0 > a1 - a0
+    widget.zoom_to(100e6, 200e6)
+    qtbot.keyClick(widget.view, Qt.Key.Key_D)
+    c0, c1 = widget.view_range()
+    assert c0 > 100e6 + 1e6 and abs((c1 - c0) - 100e6) < 1e3
+    qtbot.keyClick(widget.view, Qt.Key.Key_A)
+    qtbot.keyClick(widget.view, Qt.Key.Key_A)
+    d0, _ = widget.view_range()
+    assert d0 < 100e6 - 1e6
+    # F fits the selection
+    kernel = int(np.flatnonzero(model.kind == int(Kind.KERNEL))[100])
+    widget.select_row(kernel)
+    widget.zoom_to(0, model.span_ns)
+    qtbot.keyClick(widget.view, Qt.Key.Key_F)
+    f0, f1 = widget.view_range()
+    assert f0 <= model.start_ns[kernel] and model.end_ns[kernel] <= f1
+    assert (f1 - f0) < 2 * max(model.dur_ns[kernel], 500) + 200
+    # F without a selection fits the whole trace
+    qtbot.keyClick(widget.view, Qt.Key.Key_Escape)
+    assert widget.selected_row is None
+    qtbot.keyClick(widget.view, Qt.Key.Key_F)
+    g0, g1 = widget.view_range()
+    assert g0 <= 0 and g1 >= model.span_ns
+
+
+@needs_ref
+def test_highlights_theme_export(widget, resnet, tmp_path, qtbot):
+    model, data = resnet
+    widget.set_model(model, data)
+    kernels = model.rows_of_kind(Kind.KERNEL)[:50]
+    widget.highlight_rows(kernels)
+    x0, x1 = widget.view_range()
+    assert x0 <= model.start_ns[kernels].min() and model.end_ns[kernels].max() <= x1
+    gpu_track = int(model.track_id[kernels[0]])
+    widget.highlight_ranges([(1e6, 2e6, gpu_track), (3e6, 4e6, None)])
+    assert widget.view_range()[0] <= 1e6
+    widget.set_theme("dark")
+    out = tmp_path / "timeline.png"
+    assert widget.export_png(str(out)) and out.stat().st_size > 1000
+    widget.set_theme("light")
+    widget.clear_highlights()
+    with pytest.raises(ValueError):
+        widget.set_theme("sepia")
+
+
+@needs_ref
+def test_collapse_and_async_load(widget, resnet, qtbot):
+    model, data = resnet
+    with qtbot.waitSignal(widget.dataReady, timeout=20000):
+        widget.load_model_async(model)
+    cpu = next(g for g in widget.data.groups if g.label.startswith("thread 25738"))
+    h = widget._st.total_height
+    widget.set_collapsed(cpu.track_id, True)
+    assert widget._st.total_height < h
+    widget.set_collapsed(cpu.track_id, False)
+    assert widget._st.total_height == h
