@@ -4,7 +4,7 @@ The sampler normally runs in the parent process; here it runs in the same
 process as the steps (the worst case: it competes for the GIL too), sampling
 host CPU/RSS and NVML (when there is a GPU) at the production rates.  Steps
 are timed in alternating blocks (off, on, off, on, ...) so machine drift hits
-both sides.  Usage: python benchmarks/bench_sampler.py [--blocks 10] [--steps 40]
+both sides.  Usage: python benchmarks/bench_sampler.py [--blocks 10] [--block-s 1.5] [--threads N]
 """
 from __future__ import annotations
 
@@ -43,8 +43,12 @@ def make_step() -> "callable":
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--blocks", type=int, default=10, help="blocks per side (alternating)")
-    p.add_argument("--steps", type=int, default=40, help="steps per block")
+    p.add_argument("--block-s", type=float, default=1.5,
+                   help="seconds per block (many sampling periods, so the sampler really runs)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     step = make_step()
     for _ in range(20):
         step()
@@ -54,7 +58,8 @@ def main() -> int:
     for block in range(2 * args.blocks):
         on = block % 2 == 1
         sampler = SamplerThread(pid=os.getpid()).start() if on else None
-        for _ in range(args.steps):
+        end = time.perf_counter() + args.block_s
+        while time.perf_counter() < end:
             t0 = time.perf_counter_ns()
             step()
             times[on].append((time.perf_counter_ns() - t0) / 1e6)
@@ -75,6 +80,7 @@ def main() -> int:
     print(f"nvml: {nvml_status}; {samples} sample rows while on; one sampling round: {round_us:.0f} us")
     print(f"median step without sampler: {off_ms:.3f} ms ({len(times[False])} steps)")
     print(f"median step with sampler:    {on_ms:.3f} ms ({len(times[True])} steps)")
+    print(f"torch threads: {torch.get_num_threads()}, cpu count: {os.cpu_count()}")
     print(f"ratio with/without: {on_ms / off_ms:.4f}  (overhead {100 * (on_ms / off_ms - 1):+.2f} %)")
     return 0
 

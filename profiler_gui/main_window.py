@@ -426,14 +426,25 @@ class MainWindow(QMainWindow):
             self.compare_with(path)
 
     def compare_with(self, path: str) -> Task:
-        return self.start_task(load_task(path), self.set_comparison_b, f"Opening B: {os.path.basename(path)}...")
+        """Open ``path`` as B and compare it with A (loading and comparing run in the worker)."""
+        from .isolated_load import load_and_analyze_auto
 
-    def set_comparison_b(self, b: Analysis, ab: Any = None) -> None:
+        a = self.analysis
+
+        def work(progress: Any, cancel: Any) -> tuple[Analysis, dict[str, Any] | None]:
+            b = load_and_analyze_auto(path, progress, cancel)
+            progress("comparing A and B", 0.99)
+            return b, (compare_analyses(a, b) if a is not None else None)
+
+        return self.start_task(Task("compare", work), lambda res: self.set_comparison_b(*res),
+                               f"Opening B: {os.path.basename(path)}...")
+
+    def set_comparison_b(self, b: Analysis, comparison: dict[str, Any] | None = None, ab: Any = None) -> None:
         if self.analysis is None:
             self.set_analysis(b)
             return
         self.analysis_b = b
-        self.comparison = compare_analyses(self.analysis, b, ab)
+        self.comparison = comparison if comparison is not None else compare_analyses(self.analysis, b, ab)
         self.compare_view.set_result(self.comparison)
         self.show_tab("compare")
         sp = self.comparison.get("speedup")
@@ -483,9 +494,14 @@ class MainWindow(QMainWindow):
             return None
         workload, args, settings, kwargs = self.rerun_settings(f)
         os.makedirs(out_dir, exist_ok=True)
-        task = Task("rerun", lambda progress, cancel: run_workload_and_load(
-            workload, settings, out_dir, workload_args=args, run_kwargs=kwargs, progress=progress, cancel=cancel))
-        return self.start_task(task, self.set_comparison_b, f"Rerunning {workload} with {f.knob}={f.knob_value}...")
+        def work(progress: Any, cancel: Any) -> tuple[Analysis, dict[str, Any]]:
+            b = run_workload_and_load(workload, settings, out_dir, workload_args=args, run_kwargs=kwargs,
+                                      progress=progress, cancel=cancel)
+            progress("comparing A and B", 0.99)
+            return b, compare_analyses(a, b)
+
+        return self.start_task(Task("rerun", work), lambda res: self.set_comparison_b(*res),
+                               f"Rerunning {workload} with {f.knob}={f.knob_value}...")
 
     # ------------------------------------------------------------------ export
     def export_report_dialog(self, fmt: str) -> None:
