@@ -77,7 +77,8 @@ def main() -> int:
         probe.host.sample(time.time_ns())
     round_us = (time.perf_counter_ns() - t0) / 50 / 1e3
     probe.nvml.close()
-    print(f"nvml: {nvml_status}; {samples} sample rows while on; one sampling round: {round_us:.0f} us")
+    print(f"nvml: {nvml_status}; {samples} sample rows while on; one sampling round: {round_us:.0f} us "
+          f"= {round_us / (probe.interval_s * 1e6) * 100:.2f} % of one core at {1 / probe.interval_s:g} Hz")
     print(f"median step without sampler: {off_ms:.3f} ms ({len(times[False])} steps)")
     print(f"median step with sampler:    {on_ms:.3f} ms ({len(times[True])} steps)")
     print(f"torch threads: {torch.get_num_threads()}, cpu count: {os.cpu_count()}")

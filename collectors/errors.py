@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from analyzers.knobs import KnobError
-
 from collectors.workload_ref import WorkloadRefError
 
 

@@ -17,7 +17,6 @@ from typing import Any, Callable, ContextManager, Mapping
 import torch
 from torch import nn
 
-from analyzers.knobs import KNOBS
 from collectors.errors import KnobRefused
 from collectors.knob_checks import non_default, refuse_for_device  # noqa: F401 (re-exported)
 from collectors.workload_api import Workload

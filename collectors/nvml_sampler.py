@@ -55,11 +55,12 @@ class NvmlSampler:
         name = self._nv.nvmlDeviceGetName(handle)
         return name.decode() if isinstance(name, bytes) else str(name)
 
-    def _read(self, metric: str, fn: Callable[[], Any]) -> Any:
+    def _read(self, metric: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)``, or None when it fails; a NotSupported metric is not asked again."""
         if metric in self.unsupported:
             return None
         try:
-            return fn()
+            return fn(*args)
         except self._nv.NVMLError_NotSupported:
             self.unsupported.add(metric)
         except self._nv.NVMLError:
@@ -73,25 +74,24 @@ class NvmlSampler:
         nv = self._nv
         rows = []
         for i, h in enumerate(self._handles):
-            mem = self._read("memory", lambda: nv.nvmlDeviceGetMemoryInfo(h))
-            power_mw = self._read("power", lambda: nv.nvmlDeviceGetPowerUsage(h))
-            util = self._read("utilization", lambda: nv.nvmlDeviceGetUtilizationRates(h))
+            mem = self._read("memory", nv.nvmlDeviceGetMemoryInfo, h)
+            power_mw = self._read("power", nv.nvmlDeviceGetPowerUsage, h)
+            util = self._read("utilization", nv.nvmlDeviceGetUtilizationRates, h)
             row: dict[str, Any] = {
                 "time_ns": now_ns, "source": f"gpu{i}",
                 "gpu_util_pct": util.gpu if util is not None else None,
                 "mem_used_bytes": mem.used if mem is not None else None,
                 "mem_total_bytes": mem.total if mem is not None else None,
-                "sm_clock_mhz": self._read("sm_clock", lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM)),
+                "sm_clock_mhz": self._read("sm_clock", nv.nvmlDeviceGetClockInfo, h, nv.NVML_CLOCK_SM),
                 "power_w": power_mw / 1000.0 if power_mw is not None else None,
-                "temp_c": self._read("temperature",
-                                     lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU)),
-                "clock_event_reasons": self._read("clock_events", lambda: _clock_events(nv, h)),
+                "temp_c": self._read("temperature", nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU),
+                "clock_event_reasons": self._read("clock_events", _clock_events, nv, h),
             }
             if pcie:
-                row["pcie_tx_kbps"] = self._read(
-                    "pcie", lambda: nv.nvmlDeviceGetPcieThroughput(h, nv.NVML_PCIE_UTIL_TX_BYTES))
-                row["pcie_rx_kbps"] = self._read(
-                    "pcie", lambda: nv.nvmlDeviceGetPcieThroughput(h, nv.NVML_PCIE_UTIL_RX_BYTES))
+                row["pcie_tx_kbps"] = self._read("pcie", nv.nvmlDeviceGetPcieThroughput, h,
+                                                 nv.NVML_PCIE_UTIL_TX_BYTES)
+                row["pcie_rx_kbps"] = self._read("pcie", nv.nvmlDeviceGetPcieThroughput, h,
+                                                 nv.NVML_PCIE_UTIL_RX_BYTES)
             rows.append(row)
         return rows
 
@@ -108,6 +108,5 @@ class NvmlSampler:
 
 def _clock_events(nv: Any, handle: Any) -> int:
     """Clock-event (throttle) reason bitmask, new name first, old name as fallback."""
-    fn = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
-        getattr(nv, "nvmlDeviceGetCurrentClocksThrottleReasons")
+    fn = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None) or nv.nvmlDeviceGetCurrentClocksThrottleReasons
     return int(fn(handle))

@@ -19,10 +19,9 @@ from typing import Any
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from collectors.knob_checks import SCRIPT_KNOBS, refuse_for_script  # noqa: F401 (re-exported)
 from collectors.harness import LoopConfig, LoopResult, export_trace, profiler_activities
+from collectors.knob_checks import SCRIPT_KNOBS, refuse_for_script  # noqa: F401 (re-exported)
 from collectors.progress import Emit
-
 
 
 class StopScript(BaseException):
@@ -33,7 +32,6 @@ def run_script(path: str, argv: list[str], cfg: LoopConfig, device: str, out_dir
                emit: Emit) -> LoopResult:
     """Run the script, stepping the profiler on every optimizer step; return the timed steps."""
     result = LoopResult()
-    first_profiled = cfg.warmup_steps + 1  # optimizer step number that opens the profiler's warm-up
     last_profiled = cfg.warmup_steps + 1 + cfg.profile_steps if cfg.profile else cfg.warmup_steps
     total = last_profiled + cfg.timed_steps + (1 if cfg.profile else 0)
     state = {"n": 0, "last_ns": time.perf_counter_ns(), "profiling": False}

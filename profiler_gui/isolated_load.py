@@ -7,9 +7,15 @@ profiler_gui.isolated_load PATH OUTDIR`` and relays its progress; the child
 pickles the :class:`Analysis` with protocol 5 and out-of-band buffers (the
 per-row args are packed into one blob first), so the parent rebuilds it with
 a few memcpy-free steps.  Cancel kills the child.  No Qt here.
+
+The trace file itself is only ever parsed as JSON (in the child).  The pickle
+stream travels between our own two processes through a private temporary
+folder, and the parent reads it with :class:`_AnalysisUnpickler`, which only
+resolves the classes an Analysis is made of (numpy, pandas, our dataclasses).
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -29,6 +35,26 @@ from .analysis import Analysis, Cancelled, load_and_analyze
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: inputs larger than this (uncompressed estimate, bytes) load in a child process
 THRESHOLD_BYTES = int(os.environ.get("TORCHSCOPE_ISOLATE_BYTES", str(48 * 2**20)))
+
+
+_SAFE_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "slice", "complex", "bytearray",
+                            "bytes", "range", "float", "int", "str", "bool", "object", "getattr"})
+_SAFE_ROOTS = frozenset({"numpy", "pandas", "analyzers", "collections", "copyreg", "datetime", "enum", "_codecs",
+                         "msgspec"})
+_SAFE_MODULES = frozenset({"profiler_gui.analysis", "profiler_gui.isolated_load", "profiler_gui.timeline.data"})
+
+
+class _AnalysisUnpickler(pickle.Unpickler):
+    """Resolves only the classes an Analysis holds; anything else is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins":
+            allowed = name in _SAFE_BUILTINS
+        else:
+            allowed = module in _SAFE_MODULES or module.split(".")[0] in _SAFE_ROOTS
+        if not allowed:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the loader process")
+        return super().find_class(module, name)
 
 
 class PackedArgs:
@@ -150,7 +176,7 @@ def load_isolated(path: str, progress: Callable[[str, float], None], cancel: thr
             time.sleep(0)
         with open(os.path.join(out_dir, "main.pkl"), "rb") as fh:
             head = fh.read()
-        analysis: Analysis = pickle.loads(head, buffers=buffers)
+        analysis: Analysis = _AnalysisUnpickler(io.BytesIO(head), buffers=buffers).load()
         progress("done", 1.0)
         return analysis
     finally:

@@ -247,6 +247,21 @@ def _counter_series(model: TraceModel) -> list[CounterSeries]:
 
 
 # ----------------------------------------------------------------------------- build
+def overlap_lanes(start: np.ndarray, end: np.ndarray, max_lanes: int = 8) -> np.ndarray:
+    """Lane per event (sorted by start) so that events of one lane never overlap (greedy, vectorized)."""
+    lane = np.full(len(start), max_lanes - 1, dtype=np.int32)
+    todo = np.arange(len(start))
+    for k in range(max_lanes - 1):
+        if not len(todo):
+            break
+        e = end[todo]
+        prev_max = np.concatenate(([np.iinfo(np.int64).min], np.maximum.accumulate(e)[:-1]))
+        ok = start[todo] >= prev_max
+        lane[todo[ok]] = k
+        todo = todo[~ok]
+    return lane
+
+
 def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
     """Lanes, pyramids and counters of ``model`` (pure numpy: safe in a worker thread)."""
     n = len(model)
@@ -286,6 +301,7 @@ def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
         counts = np.bincount(model.track_id.astype(np.int64), minlength=len(model.tracks))
         offsets = np.concatenate(([0], np.cumsum(counts)))
         gpu_ann = int(Kind.GPU_USER_ANNOTATION)
+        work_kinds = np.array([int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)], dtype=np.int8)
         for t in order_tracks:
             t = int(t)
             rows = by_track[offsets[t]:offsets[t + 1]]
@@ -298,16 +314,16 @@ def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
                 ann_rows, work_rows = rows[ann], rows[~ann]
                 if len(ann_rows):
                     for j, d in enumerate(np.unique(depth[ann])):
-                        lane_rows.append((f"annotations {j}", ann_rows[depth[ann] == d]))
-                if len(work_rows):
-                    wd = depth[~ann]
-                    uniq = np.unique(wd)
-                    if len(ann_rows):  # kernels nested under annotations: renumber from 0
-                        for j, d in enumerate(uniq):
-                            lane_rows.append(("kernels" if j == 0 else f"kernels {j}", work_rows[wd == d]))
-                    else:
-                        for j, d in enumerate(uniq):
-                            lane_rows.append(("kernels" if j == 0 else f"kernels {j}", work_rows[wd == d]))
+                        lane_rows.append(("annotations" if j == 0 else f"annotations {j}", ann_rows[depth[ann] == d]))
+                is_work = np.isin(model.kind[work_rows], work_kinds)
+                # kernels / copies of one stream share one lane (only real overlaps get more);
+                # syncs and other device events get lanes of their own below
+                for label, part in (("kernels", work_rows[is_work]), ("sync", work_rows[~is_work])):
+                    if not len(part):
+                        continue
+                    wl = overlap_lanes(start_all[part], end_all[part])
+                    for j in range(int(wl.max()) + 1):
+                        lane_rows.append((label if j == 0 else f"{label} {j}", part[wl == j]))
                 kind = GROUP_GPU
             else:
                 for d in np.unique(depth):

@@ -152,12 +152,20 @@ class TrackGroupItem(pg.GraphicsObject):
                 strings = st.model.strings
                 name_id = st.model.name_id
                 label_pens = st.label_pens
+                cache = st.elide_cache
                 for i in wide[:600].tolist():
                     x = max(xs[i], ox)
                     w = min(xs[i] + ws[i], ox + width_px) - x
                     if w < 24:
                         continue
-                    text = fm.elidedText(strings[int(name_id[rows[i]])], Qt.TextElideMode.ElideRight, int(w - 6))
+                    nid = int(name_id[rows[i]])
+                    key = (nid, int(w - 6) >> 3)  # 8 px width buckets
+                    text = cache.get(key)
+                    if text is None:
+                        if len(cache) > 50_000:
+                            cache.clear()
+                        text = fm.elidedText(strings[nid], Qt.TextElideMode.ElideRight, (key[1] << 3))
+                        cache[key] = text
                     if not text or text == "…":
                         continue
                     p.setPen(label_pens[int(cs[i])])
@@ -177,15 +185,32 @@ class TrackGroupItem(pg.GraphicsObject):
                 hi = int(np.searchsorted(s_arr, np.int64(math.ceil(x1)), side="right"))
                 if hi <= lo:
                     continue
-                hx = (s_arr[lo:hi] - x0) * sx
-                hw = np.maximum((e_arr[lo:hi] - s_arr[lo:hi]) * sx, 1.0)
+                if hi - lo > 4 * width_px:
+                    # dense: one outline per pixel column (the first match starting in it),
+                    # plus the longest one reaching in from the left
+                    grid = np.int64(math.floor(x0)) + (np.arange(int(width_px) + 2) * ns_per_px).astype(np.int64)
+                    gi_ = np.searchsorted(s_arr, grid)
+                    pick = gi_[:-1][np.diff(gi_) > 0]
+                    first_in = int(gi_[0])
+                    if first_in > lo:
+                        pick = np.concatenate(([int(np.searchsorted(cm, cm[first_in - 1]))], pick))
+                    hs, he = s_arr[pick], e_arr[pick]
+                else:
+                    hs, he = s_arr[lo:hi], e_arr[lo:hi]
+                hx = (hs - x0) * sx
+                hw = np.maximum((he - hs) * sx, 1.0)
                 keep = (hx + hw) >= -2
                 hx, hw = hx[keep], hw[keep]
-                if len(hx) > 2000:  # one outline per pixel column at most
-                    _, first = np.unique(np.floor(hx).astype(np.int64), return_index=True)
-                    hx, hw = hx[first], hw[first]
-                hx = np.maximum(hx, -3.0) + ox
-                hw = np.minimum(hw, width_px + 6)
+                hxe = np.minimum(hx + hw, width_px + 3.0)
+                hx = np.maximum(hx, -3.0)
+                if len(hx) > 1:  # touching outlines fold into one box (few strokes, readable)
+                    reach = np.maximum.accumulate(hxe)
+                    idx = np.flatnonzero(np.concatenate(([True], hx[1:] > reach[:-1] + 3.0)))
+                    if len(idx) < len(hx):
+                        hxe = np.maximum.reduceat(hxe, idx)
+                        hx = hx[idx]
+                hw = np.maximum(hxe - hx, 1.0)
+                hx = hx + ox
                 p.setPen(pen)
                 n = len(hx)
                 self.buf.fill(hx - 1, np.full(n, ly - 1), hw + 2, np.full(n, lh + 2))
@@ -199,8 +224,9 @@ class TrackGroupItem(pg.GraphicsObject):
                     in_lane = gl == st.data.row_lane[sel] or (group.kind == "steps" and sel in st.step_row_set)
                     if not in_lane:
                         continue
-                    hx = max((s - x0) * sx, -3.0) + ox
-                    hw = min(max((e - s) * sx, 1.0), width_px + 6)
+                    hx = max((s - x0) * sx, -3.0)
+                    hw = max(min((e - x0) * sx, width_px + 3.0) - hx, 1.0)
+                    hx += ox
                     p.setPen(st.pens["selection"])
                     p.drawRect(QRectF(hx - 1, ly - 1, hw + 2, lh + 2))
         p.restore()
@@ -240,8 +266,9 @@ class OverlayItem(pg.GraphicsObject):
         for start, end, track in st.ranges:
             if end < x0 or start > x1:
                 continue
-            rx = max((start - x0) * sx, -3.0) + ox
-            rw = min(max((end - start) * sx, 2.0), width_px + 6)
+            rx = max((start - x0) * sx, -3.0)
+            rw = max(min((end - x0) * sx, width_px + 3.0) - rx, 2.0)
+            rx += ox
             if track is None:
                 ry0, ry1 = 0.0, st.total_height
             else:
@@ -293,16 +320,14 @@ class TimeAxis(pg.AxisItem):
     """Time axis in ns, labelled with readable units relative to the trace start."""
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (Qt naming)
-        if spacing >= 1e9:
-            unit, div = "s", 1e9
-        elif spacing >= 1e6:
-            unit, div = "ms", 1e6
-        elif spacing >= 1e3:
-            unit, div = "us", 1e3
-        else:
-            unit, div = "ns", 1.0
+        units = ((1e9, "s"), (1e6, "ms"), (1e3, "us"), (1.0, "ns"))
+        k = next((i for i, (d, _) in enumerate(units) if spacing >= d), 3)
+        top = max((abs(v) for v in values), default=0.0)
+        while k > 0 and top / units[k][0] >= 1e4:  # '9876500 us' -> '9.8765 s'
+            k -= 1
+        div, unit = units[k]
         step = spacing / div
-        digits = max(0, min(6, -int(math.floor(math.log10(step))) if step > 0 else 0))
+        digits = max(0, min(9, -int(math.floor(math.log10(step) + 1e-9)))) if step > 0 else 0
         return [f"{v / div:.{digits}f} {unit}" for v in values]
 
 
@@ -347,7 +372,8 @@ class GutterAxis(pg.AxisItem):
                 p.setFont(st.gutter_font)
                 p.setPen(st.colors["text"])
                 line_h = max(fm.height(), 14)
-                text = fm.elidedText(arrow + group.label, Qt.TextElideMode.ElideRight, int(rect.width() - 12))
+                text = arrow + fm.elidedText(group.label, Qt.TextElideMode.ElideMiddle,
+                                             int(rect.width() - 12 - fm.horizontalAdvance(arrow)))
                 p.drawText(QRectF(rect.left() + 6, top + 2, rect.width() - 10, line_h),
                            int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
                 if not lay.collapsed and (bot - top) > 2 * line_h + 4:

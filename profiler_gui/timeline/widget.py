@@ -75,6 +75,7 @@ class _State:
         self.label_font = QtGui.QFont()
         self.label_font.setPointSizeF(7.5)
         self.label_metrics = QtGui.QFontMetrics(self.label_font)
+        self.elide_cache: dict[tuple[int, int], str] = {}
         self.gutter_font = QtGui.QFont()
         self.gutter_font.setPointSizeF(8.5)
         self.gutter_font.setBold(True)
@@ -187,8 +188,12 @@ class TimelineWidget(QtWidgets.QWidget):
         self.search_box.setPlaceholderText("Search slices  ( / )")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setMaximumWidth(320)
+        self._search_timer = QtCore.QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(180)  # debounce typing on million-slice traces
+        self._search_timer.timeout.connect(lambda: self.search(self.search_box.text()))
         self.search_box.textChanged.connect(self._on_search_text)
-        self.search_box.returnPressed.connect(self.search_next)
+        self.search_box.returnPressed.connect(self._on_search_enter)
         self.search_box.installEventFilter(self)
         self.match_label = QtWidgets.QLabel("", self)
         self.info_label = QtWidgets.QLabel("", self)
@@ -624,21 +629,20 @@ class TimelineWidget(QtWidgets.QWidget):
         for gi, g in enumerate(st.data.groups):
             if g.kind == GROUP_STEPS:
                 step_lane = st.layout[gi].global_lane[0]
-        order = np.lexsort((rows, lanes))
+        order = np.argsort(lanes, kind="stable")  # rows stay sorted (by start) inside each lane
         rows, lanes = rows[order], lanes[order]
         brk = np.flatnonzero(np.diff(lanes)) + 1
-        for part in np.split(np.arange(len(rows)), brk):
-            gl = int(lanes[part[0]])
-            if gl < 0:
+        bounds = np.concatenate(([0], brk, [len(rows)]))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            gl = int(lanes[a])
+            if gl < 0 or b <= a:
                 continue
-            r = rows[part]
-            s = st.model.start_ns[r]
+            r = rows[a:b]
             e = st.model.end_ns[r]
-            out[gl] = (s, e, np.maximum.accumulate(e))
-        if step_lane is not None and st.step_row_set:
-            sr = np.array([r for r in rows.tolist() if r in st.step_row_set], dtype=np.int64)
+            out[gl] = (st.model.start_ns[r], e, np.maximum.accumulate(e))
+        if step_lane is not None and len(st.data.step_rows):
+            sr = np.sort(rows[np.isin(rows, st.data.step_rows)])
             if len(sr):
-                sr.sort()
                 e = st.model.end_ns[sr]
                 out[step_lane] = (st.model.start_ns[sr], e, np.maximum.accumulate(e))
         return out
@@ -689,7 +693,12 @@ class TimelineWidget(QtWidgets.QWidget):
     def search(self, text: str) -> int:
         """Highlight slices whose name contains ``text`` (case-insensitive); returns the match count."""
         st = self._st
+        self._search_timer.stop()
         text = (text or "").strip().lower()
+        if self.search_box.text().strip().lower() != text:
+            self.search_box.blockSignals(True)
+            self.search_box.setText(text)
+            self.search_box.blockSignals(False)
         if st.data is None or not text:
             self._search_rows = np.empty(0, np.int64)
             st.search_hl = {}
@@ -704,17 +713,18 @@ class TimelineWidget(QtWidgets.QWidget):
         self._search_rows = rows
         self._search_pos = -1
         st.search_hl = self._lane_sets(rows)
-        self.match_label.setText(f"{len(rows):,} matches" if len(rows) else "no match")
-        if self.search_box.text().strip().lower() != text:
-            self.search_box.blockSignals(True)
-            self.search_box.setText(text)
-            self.search_box.blockSignals(False)
+        self.match_label.setText(f"{len(rows):,} match{'' if len(rows) == 1 else 'es'}" if len(rows) else "no match")
         self._repaint()
         self.searchMatchesChanged.emit(int(len(rows)))
         return int(len(rows))
 
     def _on_search_text(self, text: str) -> None:
-        self.search(text)
+        self._search_timer.start()
+
+    def _on_search_enter(self) -> None:
+        if self._search_timer.isActive():
+            self.search(self.search_box.text())
+        self.search_next()
 
     def search_next(self) -> int | None:
         """Go to the next match (Enter); returns its row."""

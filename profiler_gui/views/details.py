@@ -65,6 +65,11 @@ class DetailsPanel(QWidget):
         lay.addWidget(scroll)
         self.setMinimumWidth(260)
 
+    def plain_text(self) -> str:
+        """What the panel shows, as plain text (for tests and copying)."""
+        from PySide6.QtGui import QTextDocumentFragment
+        return QTextDocumentFragment.fromHtml(self.label.text()).toPlainText().replace("\u200b", "")
+
     def set_model(self, model: TraceModel | None) -> None:
         self.model = model
         self.show_row(None)

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from .. import theme as theme_mod
-from ..analysis import Analysis, step_count
+from ..analysis import Analysis, step_count, timed_steps_ms
 from .common import fmt_ms, fmt_num, note_label
 
 
@@ -229,8 +229,13 @@ class OverviewView(QWidget):
         vals = steps["step_ms"].to_numpy(dtype=float)
         n = step_count(a.steps_raw, steps)
         src = " (from ProfilerStep ranges)" if "steps" in a.fallbacks else ""
-        self.step_summary.setText(f"{n} steps{src}: median {fmt_ms(float(np.median(vals)))}, "
-                                  f"min {fmt_ms(float(vals.min()))}, max {fmt_ms(float(vals.max()))}")
+        text = (f"{n} profiled steps{src}: median {fmt_ms(float(np.median(vals)))}, "
+                f"min {fmt_ms(float(vals.min()))}, max {fmt_ms(float(vals.max()))}")
+        timed = timed_steps_ms(a.model)
+        if timed:
+            text += (f"<br>{len(timed)} timed steps without the profiler: median "
+                     f"<b>{fmt_ms(float(np.median(timed)))}</b> (the figure A/B comparisons use)")
+        self.step_summary.setText(text)
         x = np.arange(len(vals))
         bar = pg.BarGraphItem(x=x, height=vals, width=0.7, brush=self.theme.series[0], pen=pg.mkPen(None))
         self.step_plot.addItem(bar)

@@ -1,23 +1,15 @@
-"""Shared fixtures for the collectors tests: fast run options, workload files, a CLI runner."""
+"""Fixtures for the collectors tests: a runs folder and workload files."""
 from __future__ import annotations
 
-import gzip
-import json
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-# Few steps so each real run takes a few seconds on 2 cores.
-FAST: dict[str, Any] = {"warmup_steps": 1, "profile_steps": 2, "timed_steps": 4}
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # collector_helpers
+import collector_helpers  # noqa: E402,F401  (puts the repo on sys.path)
 
 
 @pytest.fixture
@@ -36,27 +28,3 @@ def write_workload(tmp_path: Path) -> Callable[[str, str], Path]:
         path.write_text(textwrap.dedent(source))
         return path
     return write
-
-
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m collectors.cli ARGS`` from the repo root."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "collectors.cli", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def load_trace(bundle: str | Path) -> dict[str, Any]:
-    """Parse a bundle's trace.json.gz."""
-    with gzip.open(Path(bundle) / "trace.json.gz", "rt") as fh:
-        return json.load(fh)
-
-
-def load_run(bundle: str | Path) -> dict[str, Any]:
-    """Parse a bundle's run.json."""
-    return json.loads((Path(bundle) / "run.json").read_text())
-
-
-def leftovers(folder: Path) -> list[str]:
-    """Temporary (partial) entries left in a runs folder."""
-    return [p.name for p in folder.iterdir() if ".partial-" in p.name or p.name.endswith(".tmp")]

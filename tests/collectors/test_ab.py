@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 import pytest
+from collector_helpers import leftovers, load_run, run_cli
 
 from collectors.ab import bootstrap_speedup_ci, run_ab
-from conftest import leftovers, load_run, run_cli
 
 
 def test_bootstrap_detects_a_real_speedup():

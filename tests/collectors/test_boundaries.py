@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
+from collector_helpers import REPO
 
 COLLECTORS = REPO / "collectors"
 QT = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "profiler_gui")

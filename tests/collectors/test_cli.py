@@ -7,9 +7,10 @@ import os
 import subprocess
 import sys
 
+from collector_helpers import REPO, load_run, run_cli
+
 from collectors import cli
 from collectors.workload_ref import BUILTINS
-from conftest import REPO, load_run, run_cli
 
 
 def test_register_adds_subcommands():

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 
+from collector_helpers import FAST, REPO, load_run
+
 from analyzers.knobs import KNOBS
 from collectors.runner import run_workload
-from conftest import FAST, REPO, load_run
 
 DOC = (REPO / "docs" / "workloads.md").read_text()
 

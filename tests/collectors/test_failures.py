@@ -9,9 +9,9 @@ import threading
 import time
 
 import pytest
+from collector_helpers import FAST, REPO, leftovers, load_run
 
 from collectors.runner import run_workload
-from conftest import FAST, REPO, leftovers, load_run
 
 STEP_WORKLOAD = """
     import os, signal, time, ctypes

@@ -5,6 +5,7 @@ import os
 
 import pytest
 import torch
+from collector_helpers import FAST, leftovers, run_cli
 from torch import nn
 
 from analyzers.knobs import KnobError
@@ -14,7 +15,6 @@ from collectors.errors import KnobRefused
 from collectors.knob_checks import refuse_for_device
 from collectors.runner import run_workload
 from collectors.workload_api import RunConfig
-from conftest import FAST, leftovers, run_cli
 
 
 def prepared(module, settings, device="cpu"):

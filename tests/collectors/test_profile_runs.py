@@ -5,10 +5,10 @@ import gzip
 import os
 
 import pytest
+from collector_helpers import FAST, leftovers, load_run, load_trace
 
 from collectors import bundle
 from collectors.runner import nvidia_gpu_present, run_workload
-from conftest import FAST, leftovers, load_run, load_trace
 
 RUN_KEYS = ("schema_version", "kind", "workload", "workload_args", "settings", "device", "env",
             "timed_steps", "status", "error", "created_unix", "nvml")

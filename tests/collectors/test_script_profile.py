@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from collector_helpers import load_run, load_trace
 
 from collectors.errors import KnobRefused
 from collectors.runner import run_workload
-from conftest import load_run, load_trace
 
 SCRIPT = """
     import sys

@@ -153,7 +153,7 @@ def test_finding_show_in_timeline_selects_its_events(qtbot, win):
     assert win.timeline.selected_row == int(f.evidence_rows[0])
     if win.timeline.available:
         assert win.timeline.widget.selected_row == int(f.evidence_rows[0])
-    assert a.model.name(int(f.evidence_rows[0])) in win.timeline.details.label.text()
+    assert a.model.name(int(f.evidence_rows[0])) in win.timeline.details.plain_text()
 
 
 def test_table_selection_jumps_to_longest_instance(qtbot, win):
@@ -385,3 +385,40 @@ def test_big_trace_loads_in_child_process(qtbot, win, monkeypatch):
         win.open_path(str(path))
         win.cancel_task()
     assert blocker.args == ["cancelled"]
+
+
+def test_failed_run_shows_error(qtbot, win, tmp_path):
+    assert wait_task(qtbot, win, lambda: win.profile_workload("no_such_workload_xyz", {}, [], {}, str(tmp_path))) == "failed"
+    assert win.banner.isVisible() and "no_such_workload_xyz" in win.banner.text()
+    assert wait_task(qtbot, win, lambda: win.profile_workload("slow_loader", {"num_workers": "many"}, [], {},
+                                                            str(tmp_path))) == "failed"
+    assert "num_workers" in win.last_error
+
+
+def test_profile_dialog_collects_workload_and_knobs(qtbot):
+    from analyzers.knobs import KNOBS
+    from profiler_gui.dialogs.profile_dialog import ProfileDialog
+
+    dlg = ProfileDialog()
+    qtbot.addWidget(dlg)
+    names = [dlg.workload.itemData(i) for i in range(dlg.workload.count())]
+    assert "slow_loader" in names and "__file__" in names
+    assert set(dlg.knob_widgets) == set(KNOBS)
+    dlg.workload.setCurrentIndex(names.index("slow_loader"))
+    use, editor = dlg.knob_widgets["num_workers"]
+    use.setChecked(True)
+    editor.setValue(2)
+    assert dlg.workload_ref() == "slow_loader"
+    assert dlg.settings() == {"num_workers": 2}
+    assert set(dlg.run_kwargs()) == {"warmup_steps", "profile_steps", "timed_steps", "device"}
+
+
+def test_qt_free_modules_do_not_import_qt():
+    import subprocess
+    import sys
+
+    code = ("import sys; import profiler_gui.analysis, profiler_gui.report_export, profiler_gui.isolated_load; "
+            "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]; print(bad); "
+            "raise SystemExit(1 if bad else 0)")
+    res = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr

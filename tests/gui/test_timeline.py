@@ -143,7 +143,9 @@ def test_hover_click_and_flow(widget, resnet, qtbot):
     # hover
     qtbot.mouseMove(widget.view.viewport(), pos)
     qtbot.wait(10)
-    widget._on_mouse_moved(scene)
+    print("hover from mouseMove:", bool(widget.hover_text))
+    if not widget.hover_text:  # some platforms deliver no synthetic move without a button
+        widget._on_mouse_moved(scene)
     assert model.name(kernel) in widget.hover_text
     assert "Duration:" in widget.hover_text
     # click selects and emits the row
@@ -246,3 +248,71 @@ def test_collapse_and_async_load(widget, resnet, qtbot):
     assert widget._st.total_height < h
     widget.set_collapsed(cpu.track_id, False)
     assert widget._st.total_height == h
+
+
+V100 = REF / "hta_v100_68k_events.pt.trace.json.gz"
+
+
+@pytest.mark.skipif(not V100.exists(), reason=f"reference traces not found at {REF}")
+def test_gpu_annotations_get_their_own_lane(widget):
+    model = load_trace(V100)
+    data = build_pyramids(model)
+    widget.set_model(model, data)
+    gpu = next(g for g in data.groups if g.label == "GPU 0 stream 7")
+    names = [l.name for l in gpu.lanes]
+    assert names[0] == "annotations" and "kernels" in names
+    ann_rows = np.concatenate([l.raw.row for l in gpu.lanes if l.name.startswith("annotations")])
+    assert (model.kind[ann_rows] == int(Kind.GPU_USER_ANNOTATION)).all()
+    kern = next(l for l in gpu.lanes if l.name == "kernels")
+    on_stream = (model.track_id == gpu.track_id) & np.isin(model.kind, [7, 8, 9])
+    assert len(kern.raw) == int(on_stream.sum())  # one lane for all kernels of the stream
+    widget.render_image()
+
+
+def test_empty_and_none_model(widget):
+    widget.set_model(None)
+    widget.render_image()
+    assert widget.search("x") == 0
+    assert widget.flow_partner(0) is None
+
+
+@needs_ref
+def test_wheel_zooms_x_and_drag_pans(widget, resnet, qtbot):
+    model, data = resnet
+    widget.set_model(model, data)
+    widget.zoom_to(100e6, 200e6)
+    vp = widget.view.viewport()
+    pos = widget.row_pos(int(data.step_rows[1])) or QtCore.QPoint(vp.width() // 2, 60)
+    posf = QtCore.QPointF(pos)
+    ev = QtGui.QWheelEvent(posf, QtCore.QPointF(vp.mapToGlobal(pos)), QtCore.QPoint(0, 0), QtCore.QPoint(0, 240),
+                           Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QtCore.QCoreApplication.sendEvent(vp, ev)
+    x0, x1 = widget.view_range()
+    assert x1 - x0 < 100e6 * 0.9
+    _, (y0, y1) = widget.vb.viewRange()
+    assert y0 == pytest.approx(widget._scroll)  # y never zooms
+    # drag pans x
+    before = widget.view_range()
+    start = QtCore.QPoint(vp.width() // 2, pos.y())
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    for dx in range(10, 210, 20):
+        move = QtGui.QMouseEvent(QtCore.QEvent.Type.MouseMove, QtCore.QPointF(start.x() + dx, start.y()),
+                                 QtCore.QPointF(vp.mapToGlobal(QtCore.QPoint(start.x() + dx, start.y()))),
+                                 Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QtCore.QCoreApplication.sendEvent(vp, move)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=QtCore.QPoint(start.x() + 200, start.y()))
+    after = widget.view_range()
+    assert after[0] < before[0]  # dragging right shows earlier time
+    assert (after[1] - after[0]) == pytest.approx(before[1] - before[0], rel=1e-6)
+
+
+@needs_ref
+def test_typing_in_search_box_and_enter(widget, resnet, qtbot):
+    model, data = resnet
+    widget.set_model(model, data)
+    widget.search_box.setFocus()
+    qtbot.keyClicks(widget.search_box, "ProfilerStep#7")
+    qtbot.waitUntil(lambda: widget.match_label.text() == "1 match", timeout=2000)
+    with qtbot.waitSignal(widget.eventSelected, timeout=1000) as blocker:
+        qtbot.keyClick(widget.search_box, Qt.Key.Key_Return)
+    assert model.name(blocker.args[0]) == "ProfilerStep#7"
