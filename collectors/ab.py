@@ -69,6 +69,11 @@ class ABResult:
     bootstrap_resamples: int = 0
 
     @property
+    def round_speedups(self) -> list[float]:
+        """median_A / median_B within each round: how stable the gain is across rounds."""
+        return [a / b for a, b in zip(self.a.round_medians_ms, self.b.round_medians_ms) if b > 0]
+
+    @property
     def significant(self) -> bool:
         """Whether the 95 % interval excludes 1 (a real change either way)."""
         return self.ci_low is not None and (self.ci_low > 1.0 or (self.ci_high or 0) < 1.0)
@@ -77,6 +82,7 @@ class ABResult:
         return {"workload": self.workload, "fix": self.fix, "rounds": self.rounds,
                 "a": self.a.to_dict(), "b": self.b.to_dict(), "speedup": self.speedup,
                 "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_level": 0.95,
+                "round_speedups": self.round_speedups,
                 "significant": self.significant, "status": self.status, "error": self.error,
                 "seed": self.seed, "bootstrap_resamples": self.bootstrap_resamples,
                 "method": "interleaved A/B children; speedup = median_A / median_B; "
@@ -171,4 +177,5 @@ def format_ab(result: ABResult) -> str:
     sig = "CI excludes 1" if result.significant else "CI includes 1: no clear difference"
     lines.append(f"  speedup A/B = {result.speedup:.2f}x ({verdict}), 95% CI [{result.ci_low:.2f}, "
                  f"{result.ci_high:.2f}]; {sig}")
+    lines.append("  per round: " + ", ".join(f"{x:.2f}x" for x in result.round_speedups))
     return "\n".join(lines)

@@ -316,3 +316,37 @@ def test_typing_in_search_box_and_enter(widget, resnet, qtbot):
     with qtbot.waitSignal(widget.eventSelected, timeout=1000) as blocker:
         qtbot.keyClick(widget.search_box, Qt.Key.Key_Return)
     assert model.name(blocker.args[0]) == "ProfilerStep#7"
+
+
+def test_counter_tracks_are_drawn(tmp_path, widget, qtbot):
+    events = [{"ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": float(i * 100), "dur": 5.0,
+               "args": {"device": 0, "stream": 7}} for i in range(100)]
+    events += [{"ph": "C", "name": "GPU utilization", "pid": 0, "tid": 0, "ts": float(i * 10),
+                "args": {"util": float(i % 50)}} for i in range(1000)]
+    path = tmp_path / "counters.json"
+    path.write_text(json.dumps({"traceEvents": events}))
+    model = load_trace(path)
+    assert model.counters
+    widget.set_model(model)
+    names = [c.name for c in widget.data.counters]
+    assert any("utilization" in n.lower() for n in names)
+    assert len(widget._counter_plots) == len(names)
+    curve = widget._counter_plots[0].listDataItems()[0]
+    assert curve.opts["autoDownsample"] and curve.opts["downsampleMethod"] == "peak" and curve.opts["clipToView"]
+    widget.render_image()
+
+
+@needs_ref
+def test_click_on_track_label_collapses(widget, resnet, qtbot):
+    model, data = resnet
+    widget.set_model(model, data)
+    gi = next(i for i, g in enumerate(data.groups) if g.label.startswith("thread 25738"))
+    lay = widget._st.layout[gi]
+    h = widget._st.total_height
+    scene = widget.vb.mapViewToScene(QtCore.QPointF(0, lay.y0 + 8))
+    y = widget.view.mapFromScene(scene).y()
+    x = int(widget.gutter.mapToScene(QtCore.QPointF(20, 0)).x())
+    qtbot.mouseClick(widget.view.viewport(), Qt.MouseButton.LeftButton, pos=QtCore.QPoint(x, y))
+    assert widget._st.layout[gi].collapsed and widget._st.total_height < h
+    qtbot.mouseClick(widget.view.viewport(), Qt.MouseButton.LeftButton, pos=QtCore.QPoint(x, y))
+    assert not widget._st.layout[gi].collapsed and widget._st.total_height == h
