@@ -83,6 +83,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="write the big trace here instead of a temp folder")
+    ap.add_argument("--source", type=Path, help="real trace to replicate (default: the V100 reference trace)")
     ap.add_argument("--hta-python", default=sys.executable,
                     help="a Python with HolisticTraceAnalysis installed (kept out of our venv)")
     args = ap.parse_args()
@@ -91,7 +92,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "big.json"
-        doc = build(args.events)
+        doc = build(args.events, args.source)
         data = json.dumps(doc).encode()
         path.write_bytes(data)
         n_events = len(doc["traceEvents"])

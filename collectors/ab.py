@@ -5,7 +5,9 @@ drift of a noisy machine hits both sides alike.  Round 1 records a profiled
 bundle per side (``NAME-A``, ``NAME-B``); later rounds only time steps
 (their throw-away bundles go to a temporary folder).  The speedup is
 median(A step times) / median(B step times) over all rounds, with a seeded
-percentile bootstrap 95 % interval that resamples each side's step times.
+percentile bootstrap 95 % interval that resamples each side's step times
+(per sample, i.e. scaled by batch_B / batch_A, when a batch_size fix makes
+the batch sizes differ).
 This module imports neither torch nor Qt.
 """
 from __future__ import annotations
@@ -34,6 +36,7 @@ class SideResult:
     bundle: str | None = None
     step_ms: list[float] = field(default_factory=list)
     round_medians_ms: list[float] = field(default_factory=list)
+    batch_size: int | None = None
 
     @property
     def median_step_ms(self) -> float | None:
@@ -67,11 +70,28 @@ class ABResult:
     error: str | None = None
     seed: int = 0
     bootstrap_resamples: int = 0
+    per_sample: bool = False  # True when the batch sizes differ: times per sample are compared
+
+    def compute(self, resamples: int = 2000, seed: int = 0) -> None:
+        """Fill speedup and its CI from both sides' step times (per sample when batch sizes differ)."""
+        self.per_sample = bool(self.a.batch_size and self.b.batch_size and self.a.batch_size != self.b.batch_size)
+        scale = self._scale()  # different batch sizes do different work per step
+        speedup, low, high = bootstrap_speedup_ci(self.a.step_ms, self.b.step_ms, resamples=resamples, seed=seed)
+        self.speedup, self.ci_low, self.ci_high = speedup * scale, low * scale, high * scale
+        self.seed, self.bootstrap_resamples = seed, resamples
 
     @property
     def round_speedups(self) -> list[float]:
         """median_A / median_B within each round: how stable the gain is across rounds."""
-        return [a / b for a, b in zip(self.a.round_medians_ms, self.b.round_medians_ms) if b > 0]
+        scale = self._scale()
+        return [a / b * scale for a, b in zip(self.a.round_medians_ms, self.b.round_medians_ms, strict=False)
+                if b > 0]
+
+    def _scale(self) -> float:
+        """batch_B / batch_A when comparing per sample, else 1."""
+        if self.per_sample and self.a.batch_size and self.b.batch_size:
+            return self.b.batch_size / self.a.batch_size
+        return 1.0
 
     @property
     def significant(self) -> bool:
@@ -82,7 +102,7 @@ class ABResult:
         return {"workload": self.workload, "fix": self.fix, "rounds": self.rounds,
                 "a": self.a.to_dict(), "b": self.b.to_dict(), "speedup": self.speedup,
                 "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_level": 0.95,
-                "round_speedups": self.round_speedups,
+                "round_speedups": self.round_speedups, "per_sample": self.per_sample,
                 "significant": self.significant, "status": self.status, "error": self.error,
                 "seed": self.seed, "bootstrap_resamples": self.bootstrap_resamples,
                 "method": "interleaved A/B children; speedup = median_A / median_B; "
@@ -144,6 +164,7 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
                     profile_steps=profile_steps, timed_steps=timed_steps, profile=first, sample=first)
                 if first:
                     side.bundle = run.bundle_path
+                    side.batch_size = run.batch_size
                 if run.status != "ok":
                     result.status = run.status
                     where = f"side {side.label} ({_describe(side.settings)}), round {rnd + 1}"
@@ -153,9 +174,7 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
                 side.round_medians_ms.append(float(np.median(run.step_times_ms)))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    result.speedup, result.ci_low, result.ci_high = bootstrap_speedup_ci(
-        result.a.step_ms, result.b.step_ms, resamples=resamples, seed=seed)
-    result.bootstrap_resamples = resamples
+    result.compute(resamples=resamples, seed=seed)
     return result
 
 
@@ -174,6 +193,9 @@ def format_ab(result: ABResult) -> str:
         lines.append(f"  {side.label}: median {side.median_step_ms:.2f} ms/step, mean {side.mean_step_ms:.2f} "
                      f"({len(side.step_ms)} timed steps over {result.rounds} rounds)  bundle {side.bundle}")
     verdict = "faster" if result.speedup and result.speedup > 1 else "slower"
+    if result.per_sample:
+        lines.append(f"  batch sizes differ ({result.a.batch_size} vs {result.b.batch_size}): "
+                     "speedup compares time per sample")
     sig = "CI excludes 1" if result.significant else "CI includes 1: no clear difference"
     lines.append(f"  speedup A/B = {result.speedup:.2f}x ({verdict}), 95% CI [{result.ci_low:.2f}, "
                  f"{result.ci_high:.2f}]; {sig}")

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace, rec: dict[str, Any], emit: ProgressWriter) -> 
         prep = knob_apply.prepare(wl, settings, device)
         rec["workload_kind"] = wl.kind
         rec["description"] = wl.description
+        rec["batch_size"] = knob_apply.effective_batch_size(prep)
         step = harness.make_step(prep, device)
         result = harness.run_loop(step, loop_cfg, device, args.bundle, emit)
     rec["env"]["torch_threads"] = torch.get_num_threads()
@@ -114,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = run(args, rec, emit)
     except (KnobError, WorkloadRefError) as exc:
-        rec["status"], rec["error"], rec["error_kind"] = "failed", f"refused: {exc}", "refused"
+        kind = "refused" if isinstance(exc, KnobError) else "workload_ref"
+        rec["status"], rec["error"], rec["error_kind"] = "failed", f"refused: {exc}", kind
         code = EXIT_REFUSED
     except BaseException as exc:  # the workload's own failure, whatever it is
         rec["status"] = "failed"

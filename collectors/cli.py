@@ -28,7 +28,7 @@ class ProgressPrinter:
         self._last_key: tuple[Any, ...] | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if self.quiet:
+        if self.quiet or event.get("event") == "refused":  # the error line says it
             return
         prefix = f"[{event['side']} {event['round']}/{event['rounds']}] " if "side" in event else ""
         phase, step, total = event.get("phase", ""), int(event.get("step") or 0), int(event.get("total") or 0)

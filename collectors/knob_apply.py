@@ -67,11 +67,12 @@ def apply_process_knobs(settings: Mapping[str, Any], device: str) -> None:
     """Process-wide knobs: threads, TF32, cudnn.benchmark (before the workload is built)."""
     if settings.get("threads"):
         torch.set_num_threads(int(settings["threads"]))
-    if device == "cuda":
-        tf32 = bool(settings.get("tf32", False))
-        torch.backends.cuda.matmul.allow_tf32 = tf32
-        torch.backends.cudnn.allow_tf32 = tf32
-        torch.backends.cudnn.benchmark = bool(settings.get("cudnn_benchmark", False))
+    if device == "cuda":  # only when set: otherwise PyTorch's own defaults stay
+        if "tf32" in settings:
+            torch.backends.cuda.matmul.allow_tf32 = bool(settings["tf32"])
+            torch.backends.cudnn.allow_tf32 = bool(settings["tf32"])
+        if "cudnn_benchmark" in settings:
+            torch.backends.cudnn.benchmark = bool(settings["cudnn_benchmark"])
 
 
 @dataclass
@@ -100,6 +101,13 @@ def _map_tensors(obj: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
     if isinstance(obj, dict):
         return {k: _map_tensors(v, fn) for k, v in obj.items()}
     return obj
+
+
+def effective_batch_size(prep: "Prepared") -> int | None:
+    """The batch size the steps really use (the loader's, or the fixed inputs' leading dimension)."""
+    if prep.loader is not None:
+        return getattr(prep.loader, "batch_size", None)
+    return _leading_dim(prep.inputs)
 
 
 def make_mover(device: str, non_blocking: bool, channels_last: bool) -> Callable[[Any], Any]:

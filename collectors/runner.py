@@ -26,7 +26,7 @@ from collectors.knob_checks import refuse_for_device, refuse_for_script
 from collectors.nvml_sampler import NvmlSampler
 from collectors.progress import parse_line
 from collectors.sampler import SamplerThread
-from collectors.workload_ref import resolve
+from collectors.workload_ref import WorkloadRefError, resolve
 
 ProgressFn = Callable[[dict[str, Any]], None]
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,6 +45,7 @@ class RunResult:
     step_times_ms: list[float] = field(default_factory=list)
     exit_code: int | None = None
     wall_s: float = 0.0
+    batch_size: int | None = None  # the batch size the steps used, when known
 
     @property
     def ok(self) -> bool:
@@ -139,27 +140,48 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
     run_json = os.path.join(partial, bundle_mod.RUN_JSON)
     bundle_mod.write_json_atomic(run_json, rec)
     log_path = os.path.join(partial, bundle_mod.LOG)
-    notify = on_progress or (lambda event: None)
-    cmd = [sys.executable, "-m", "collectors.child", "--bundle", partial, *ref.to_argv(),
-           "--settings", json.dumps(typed), "--workload-args", json.dumps(list(workload_args)),
+    notify = _safe_callback(on_progress)
+    read_fd, write_fd = os.pipe()
+    cmd = [sys.executable, "-m", "collectors.child", "--bundle", partial, "--progress-fd", str(write_fd),
+           *ref.to_argv(), "--settings", json.dumps(typed), "--workload-args", json.dumps(list(workload_args)),
            "--device", device, "--warmup", str(warmup_steps), "--profile-steps", str(profile_steps),
            "--timed-steps", str(timed_steps)]
     if not profile:
         cmd.append("--no-profile")
     if with_stack:
         cmd.append("--with-stack")
-    read_fd, write_fd = os.pipe()
-    cmd[cmd.index("--bundle"):cmd.index("--bundle")] = ["--progress-fd", str(write_fd)]
     notify({"event": "phase", "phase": "start", "step": 0, "total": 0, "message": f"starting {ref.text}"})
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                pass_fds=(write_fd,), start_new_session=True, env=_child_env())
+    try:
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    pass_fds=(write_fd,), start_new_session=True, env=_child_env())
+    except BaseException:
+        os.close(read_fd)
+        os.close(write_fd)
+        _remove_tree(partial)
+        raise
     os.close(write_fd)
     sampler = SamplerThread(pid=proc.pid, nvml=sample).start() if sample else None
     outcome, last = _supervise(proc, read_fd, timeout_s, notify, cancel)
     os.close(read_fd)
     rows = sampler.stop() if sampler else []
     return _finish(partial, name, proc.returncode, outcome, last, rows, sampler, timeout_s, started, notify)
+
+
+def _safe_callback(on_progress: ProgressFn | None) -> ProgressFn:
+    """Wrap the caller's progress callback so that an exception in it never strands the child."""
+    if on_progress is None:
+        return lambda event: None
+    failed: list[bool] = []
+
+    def call(event: dict[str, Any]) -> None:
+        try:
+            on_progress(event)
+        except Exception as exc:  # noqa: BLE001 - report once, keep supervising
+            if not failed:
+                failed.append(True)
+                print(f"torchscope: progress callback failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return call
 
 
 def _supervise(proc: subprocess.Popen[bytes], read_fd: int, timeout_s: float, notify: ProgressFn,
@@ -205,8 +227,9 @@ def _supervise(proc: subprocess.Popen[bytes], read_fd: int, timeout_s: float, no
                 break
     except KeyboardInterrupt:
         outcome = "cancelled"
-    _kill_group(proc)  # also reaps orphaned DataLoader workers after a normal exit
-    proc.wait()
+    finally:
+        _kill_group(proc)  # also reaps orphaned DataLoader workers after a normal exit
+        proc.wait()
     return outcome, last
 
 
@@ -238,10 +261,10 @@ def _finish(partial: str, name: str, rc: int | None, outcome: str | None, last: 
     """Settle status and error in run.json, write samples, rename the bundle into place."""
     rec = bundle_mod.read_run(partial)
     log_path = os.path.join(partial, bundle_mod.LOG)
-    if rc == 2 and outcome is None and rec.get("error_kind") == "refused":
+    if rc == 2 and outcome is None and rec.get("error_kind") in ("refused", "workload_ref"):
         message = str(rec.get("error") or "refused").removeprefix("refused: ")
         _remove_tree(partial)
-        raise KnobRefused(message)
+        raise (KnobRefused if rec["error_kind"] == "refused" else WorkloadRefError)(message)
     tail = log_tail(log_path)
     if outcome == "timeout":
         rec["status"] = "timeout"
@@ -283,7 +306,7 @@ def _finish(partial: str, name: str, rc: int | None, outcome: str | None, last: 
     steps = rec.get("timed_steps", {})
     result = RunResult(bundle_path=path, status=rec["status"], error=rec.get("error"),
                        median_step_ms=steps.get("median_ms"), step_times_ms=list(steps.get("step_ms", [])),
-                       exit_code=rc, wall_s=rec["wall_s"])
+                       exit_code=rc, wall_s=rec["wall_s"], batch_size=rec.get("batch_size"))
     notify({"event": "finished", "phase": "done", "step": 0, "total": 0, "status": result.status,
             "message": result.error or "ok", "bundle": path})
     return result

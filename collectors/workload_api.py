@@ -70,7 +70,6 @@ class Workload:
     forward_loss: Callable[[Any, Any], Any] | None = None
     inputs: Any = None
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise ValueError when required parts are missing."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from collector_helpers import leftovers, load_run, run_cli
 
-from collectors.ab import bootstrap_speedup_ci, run_ab
+from collectors.ab import ABResult, SideResult, bootstrap_speedup_ci, run_ab
 
 
 def test_bootstrap_detects_a_real_speedup():
@@ -33,6 +33,21 @@ def test_bootstrap_is_seeded():
     assert bootstrap_speedup_ci(a, b, seed=7) == bootstrap_speedup_ci(a, b, seed=7)
     with pytest.raises(ValueError):
         bootstrap_speedup_ci([], b)
+
+
+def test_batch_size_fix_compares_time_per_sample():
+    a = SideResult("A", {}, step_ms=[10.0, 10.5, 9.5] * 5, round_medians_ms=[10.0], batch_size=8)
+    b = SideResult("B", {"batch_size": 32}, step_ms=[30.0, 31.0, 29.0] * 5, round_medians_ms=[30.0],
+                   batch_size=32)
+    result = ABResult("w", {"batch_size": 32}, a, b, rounds=1)
+    result.compute(resamples=500)
+    assert result.per_sample and result.speedup == pytest.approx(10.0 / 30.0 * 4)
+    assert result.ci_low <= result.speedup <= result.ci_high
+    assert result.round_speedups == [pytest.approx(4 / 3)]
+    same = ABResult("w", {"threads": 1}, SideResult("A", {}, step_ms=[10.0] * 4, batch_size=8),
+                    SideResult("B", {}, step_ms=[5.0] * 4, batch_size=8), rounds=1)
+    same.compute()
+    assert not same.per_sample and same.speedup == 2.0 and same.to_dict()["per_sample"] is False
 
 
 def test_ab_requires_a_fix(runs_dir):

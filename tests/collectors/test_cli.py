@@ -43,11 +43,15 @@ def test_user_errors_exit_2_with_one_line(tmp_path):
                          (["profile", str(tmp_path / "missing.py")], "not found"),
                          (["profile", str(no_build)], "must be a .py file"),
                          (["profile", "no_such_pkg.mod:build"], "cannot find module"),
-                         (["ab", "slow_loader"], "at least one --fix")):
+                         (["ab", "slow_loader"], "at least one --fix"),
+                         (["profile", "collectors.builtin_workloads.mlp_infer:nope"], "no callable nope()")):
         proc = run_cli(*args, "--out", str(tmp_path / "runs"))
         assert proc.returncode == 2, (args, proc.stderr)
         lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("torchscope: error: ") and needle in lines[0], lines
+        assert lines[-1].startswith("torchscope: error: ") and needle in lines[-1], lines
+        assert [line for line in lines if "error" in line] == lines[-1:]
+        if args[1] != "collectors.builtin_workloads.mlp_infer:nope":  # found in the child: progress before
+            assert len(lines) == 1, lines
     assert not (tmp_path / "runs").exists() or not os.listdir(tmp_path / "runs")
     proc = run_cli("profile", "mlp_infer", "--bogus", "--out", str(tmp_path / "runs"))  # argparse's own format
     assert proc.returncode == 2 and "unrecognized arguments: --bogus" in proc.stderr

@@ -66,6 +66,9 @@ def test_builtin_workload_makes_a_complete_bundle(runs_dir, name, settings):
     run = check_bundle(result.bundle_path, settings)
     assert result.step_times_ms == run["timed_steps"]["step_ms"]
     assert result.median_step_ms == run["timed_steps"]["median_ms"]
+    assert isinstance(run["batch_size"], int) and run["batch_size"] == result.batch_size
+    if "batch_size" in settings:
+        assert run["batch_size"] == settings["batch_size"]
     if "threads" in settings:
         assert run["env"]["torch_threads"] == settings["threads"]
     phases = [e["phase"] for e in events]
@@ -89,8 +92,12 @@ def test_no_gpu_recorded_and_run_continues(runs_dir):
 
 def test_same_name_twice_gets_a_fresh_bundle(runs_dir):
     a = run_workload("mlp_infer", {}, str(runs_dir), timeout_s=120, name="same", **FAST)
+    def broken_callback(event):
+        raise RuntimeError("a GUI bug")
+
     b = run_workload("mlp_infer", {}, str(runs_dir), timeout_s=120, name="same", profile=False,
-                     warmup_steps=1, timed_steps=2)
+                     warmup_steps=1, timed_steps=2, on_progress=broken_callback)
+    assert b.status == "ok"  # a failing progress callback does not break the run
     assert a.bundle_path == str(runs_dir / "same") and b.bundle_path == str(runs_dir / "same-2")
     assert os.path.exists(os.path.join(a.bundle_path, "trace.json.gz"))
     assert not os.path.exists(os.path.join(b.bundle_path, "trace.json.gz"))  # profile=False
