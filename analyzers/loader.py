@@ -12,16 +12,16 @@ import os
 import re
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import msgspec
 import numpy as np
 
-from .categories import DEVICE_KINDS, STEP_PREFIX, Kind, kind_of_category
+from .categories import DEVICE_KINDS, Kind, kind_of_category
 from .errors import TraceLoadError
 from .kineto_decode import RawEvents, decode_trace_json
 from .nesting import nesting_depth
-from .trace_files import TraceSource, read_trace_bytes, resolve
+from .trace_files import read_trace_bytes, resolve
 from .trace_model import NO_ID, CounterTrack, Flows, MemoryEvents, SourceInfo, TraceModel, Tracks
 
 try:  # pandas' C hash table factorizes object arrays ~2x faster than a dict; optional
@@ -381,8 +381,6 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
         warnings=warnings + core["warnings"],
         raw_event_count=n,
     )
-    if n and not len(model) and not len(memory) and not counters:
-        pass  # an odd but well-formed trace: the report says there is nothing to show
     return model
 
 
@@ -542,13 +540,9 @@ def _track_order(pids: list[Any], tids: list[Any], is_device: np.ndarray, device
     return rank
 
 
-def _metadata(raw: RawEvents, mask: np.ndarray, pid_codes: np.ndarray, pid_uniques: list[Any],
-              tid_codes: np.ndarray, tid_uniques: list[Any]) -> tuple[dict, dict, dict, dict]:
-    proc_names: dict[Any, str] = {}
-    thread_names: dict[tuple[Any, Any], str] = {}
-    proc_sort: dict[Any, int] = {}
-    thread_sort: dict[tuple[Any, Any], int] = {}
-    for i in np.flatnonzero(mask):
+def _dict_args(raw: RawEvents, mask: np.ndarray) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(event index, args) for the selected events whose args decode to a JSON object."""
+    for i in np.flatnonzero(mask).tolist():
         a = raw.args[i]
         if a is None:
             continue
@@ -556,8 +550,17 @@ def _metadata(raw: RawEvents, mask: np.ndarray, pid_codes: np.ndarray, pid_uniqu
             args = msgspec.json.decode(a)
         except msgspec.DecodeError:
             continue
-        if not isinstance(args, dict):
-            continue
+        if isinstance(args, dict):
+            yield i, args
+
+
+def _metadata(raw: RawEvents, mask: np.ndarray, pid_codes: np.ndarray, pid_uniques: list[Any],
+              tid_codes: np.ndarray, tid_uniques: list[Any]) -> tuple[dict, dict, dict, dict]:
+    proc_names: dict[Any, str] = {}
+    thread_names: dict[tuple[Any, Any], str] = {}
+    proc_sort: dict[Any, int] = {}
+    thread_sort: dict[tuple[Any, Any], int] = {}
+    for i, args in _dict_args(raw, mask):
         pid, tid = pid_uniques[pid_codes[i]], tid_uniques[tid_codes[i]]
         name = raw.name[i]
         if name == "process_name":
@@ -657,16 +660,7 @@ def _memory(raw: RawEvents, name_codes: np.ndarray, name_uniques: list[Any], ins
 
 def _counters(raw: RawEvents, mask: np.ndarray, rel_ns: np.ndarray) -> list[CounterTrack]:
     series: dict[str, tuple[list[int], list[float]]] = {}
-    for i in np.flatnonzero(mask):
-        a = raw.args[i]
-        if a is None:
-            continue
-        try:
-            args = msgspec.json.decode(a)
-        except msgspec.DecodeError:
-            continue
-        if not isinstance(args, dict):
-            continue
+    for i, args in _dict_args(raw, mask):
         for key, value in args.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 name = f"{raw.name[i]} {key}" if len(args) > 1 else str(raw.name[i] or key)
@@ -680,9 +674,4 @@ def _counters(raw: RawEvents, mask: np.ndarray, rel_ns: np.ndarray) -> list[Coun
     return out
 
 
-def has_steps(model: TraceModel) -> bool:
-    """True when the trace has ``ProfilerStep#N`` ranges."""
-    return model.string_id(STEP_PREFIX) >= 0 or len(model.rows_named(STEP_PREFIX)) > 0
-
-
-__all__ = ["load_traces", "load_trace", "load_file", "build_model", "TraceLoadError", "TraceSource", "has_steps"]
+__all__ = ["load_traces", "load_trace", "load_file", "build_model", "TraceLoadError"]
