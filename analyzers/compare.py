@@ -5,7 +5,9 @@ it for a terminal.  Speedup is ``a_mean / b_mean`` (> 1: B is faster).  Ops and
 kernels are matched by name (and input shapes when both traces recorded them)
 and normalised per step, so traces with different step counts compare.
 When both sides are run bundles with timed (unprofiled) steps, the measured
-speedup (median step time) is reported beside the profiled one.
+speedup (median step time) is reported beside the profiled one, with a seeded
+bootstrap 95 % interval (``measured_ci_low`` / ``measured_ci_high``, from
+``analyzers.stats``) when the bundles list their step times.
 """
 from __future__ import annotations
 
@@ -17,9 +19,12 @@ import numpy as np
 
 from .categories import STEP_PREFIX, Kind
 from .findings import Finding
+from .stats import bootstrap_speedup_ci
 from .trace_model import TraceModel
 
 TOP_N = 10
+CI_RESAMPLES = 2000
+CI_SEED = 0
 _BREAKDOWN = ("kernel", "memcpy", "memset", "communication", "runtime", "dataloader", "cpu_exec", "other")
 
 
@@ -78,6 +83,9 @@ def _side(model: TraceModel) -> dict[str, Any]:
     if timed.get("median_ms") is not None:
         side["timed_steps"] = {"median_ms": timed.get("median_ms"), "mean_ms": timed.get("mean_ms"),
                                "count": timed.get("count")}
+        step_ms = timed.get("step_ms")
+        if isinstance(step_ms, list):
+            side["timed_steps"]["step_ms"] = [float(v) for v in step_ms if isinstance(v, (int, float))]
     return side
 
 
@@ -173,6 +181,16 @@ def compare(a: Sequence[TraceModel] | TraceModel, b: Sequence[TraceModel] | Trac
         out["measured"] = {"a_median_ms": ta["median_ms"], "b_median_ms": tb["median_ms"]}
     else:
         out["measured_speedup"] = None
+    out["measured_ci_low"] = out["measured_ci_high"] = None
+    sa_ms, sb_ms = (ta or {}).get("step_ms") or [], (tb or {}).get("step_ms") or []
+    if sa_ms and sb_ms:
+        # bootstrap over the unprofiled step times of each side (seeded: the same bundles give the same CI)
+        speedup, low, high = bootstrap_speedup_ci(sa_ms, sb_ms, resamples=CI_RESAMPLES, seed=CI_SEED)
+        out["measured_speedup"] = speedup
+        out["measured_ci_low"], out["measured_ci_high"] = low, high
+        out["measured"] = {**(out.get("measured") or {}), "a_median_ms": float(np.median(sa_ms)),
+                           "b_median_ms": float(np.median(sb_ms)), "a_count": len(sa_ms), "b_count": len(sb_ms),
+                           "ci_level": 0.95, "method": "percentile bootstrap of median_A / median_B over timed steps"}
     ba, bb = sa.get("breakdown_ms") or {}, sb.get("breakdown_ms") or {}
     out["breakdown_delta_ms"] = {c: (bb.get(c) - ba.get(c)) if ba.get(c) is not None and bb.get(c) is not None
                                  else None for c in _BREAKDOWN}
@@ -213,7 +231,9 @@ def format_compare_text(d: dict[str, Any]) -> str:
     if d.get("measured_speedup"):
         m = d["measured"]
         lines.append(f"Measured (unprofiled, median): A {_ms(m['a_median_ms'])} ms, B {_ms(m['b_median_ms'])} ms, "
-                     f"speedup {d['measured_speedup']:.2f}x")
+                     f"speedup {d['measured_speedup']:.2f}x"
+                     + (f", 95% CI [{d['measured_ci_low']:.2f}, {d['measured_ci_high']:.2f}]"
+                        if d.get("measured_ci_low") is not None and d.get("measured_ci_high") is not None else ""))
     lines += ["", f"{'breakdown (ms/step)':<22}{'A':>10}{'B':>10}{'delta':>10}"]
     ba, bb = a.get("breakdown_ms") or {}, b.get("breakdown_ms") or {}
     for c in _BREAKDOWN:

@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from analyzers.knobs import format_assignment, validate
+from analyzers.stats import bootstrap_speedup_ci  # noqa: F401 - re-exported for callers of collectors.ab
 from collectors import bundle as bundle_mod
 from collectors.errors import UsageError
 from collectors.runner import DEFAULT_TIMEOUT_S, ProgressFn, RunResult, precheck, run_workload
@@ -107,22 +108,6 @@ class ABResult:
                 "seed": self.seed, "bootstrap_resamples": self.bootstrap_resamples,
                 "method": "interleaved A/B children; speedup = median_A / median_B; "
                           "percentile bootstrap over pooled timed steps of each side"}
-
-
-def bootstrap_speedup_ci(a_ms: Sequence[float], b_ms: Sequence[float], resamples: int = 2000,
-                         seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """(median(a)/median(b), low, high): percentile bootstrap resampling each side independently."""
-    a = np.asarray(a_ms, dtype=float)
-    b = np.asarray(b_ms, dtype=float)
-    if a.size == 0 or b.size == 0:
-        raise ValueError("both sides need timed steps")
-    rng = np.random.default_rng(seed)
-    med_a = np.median(a[rng.integers(0, a.size, (resamples, a.size))], axis=1)
-    med_b = np.median(b[rng.integers(0, b.size, (resamples, b.size))], axis=1)
-    ratios = med_a / med_b
-    tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(ratios, [tail, 100.0 - tail])
-    return float(np.median(a) / np.median(b)), float(low), float(high)
 
 
 def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Mapping[str, Any],

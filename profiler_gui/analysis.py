@@ -50,10 +50,38 @@ class Analysis:
     timeline_data: Any = None
     unavailable: dict[str, str] = field(default_factory=dict)
     fallbacks: set[str] = field(default_factory=set)
+    distributed: dict[str, Any] | None = None  # analyzers.distributed.distributed_summary when > 1 rank
 
     @property
     def model(self) -> TraceModel:
+        """The rank the views show: the first model (see :func:`models_for_rank`)."""
         return self.models[0]
+
+    @property
+    def ranks(self) -> list[int]:
+        """Rank numbers of all models, sorted (position in the file list when a trace names none)."""
+        return sorted(rank_of(m, i) for i, m in enumerate(self.models))
+
+    @property
+    def current_rank(self) -> int:
+        return rank_of(self.model, 0)
+
+
+def rank_of(model: TraceModel, index: int) -> int:
+    r = getattr(model, "rank", None)
+    return int(r) if isinstance(r, (int, np.integer)) and r >= 0 else index
+
+
+def models_for_rank(models: list[TraceModel], rank: int) -> list[TraceModel]:
+    """``models`` with the model of ``rank`` first (the views show models[0]), the others in rank order."""
+    for i, m in enumerate(models):
+        if rank_of(m, -1) < 0:
+            m.rank = i  # a trace that names no rank: keep its label stable across reorders
+    keyed = sorted(((rank_of(m, i), i, m) for i, m in enumerate(models)), key=lambda t: (t[0], t[1]))
+    chosen = [m for r, _, m in keyed if r == rank]
+    if not chosen:
+        raise ValueError(f"no rank {rank} in this trace (ranks: {', '.join(str(r) for r, _, _ in keyed)})")
+    return [chosen[0]] + [m for _, _, m in keyed if m is not chosen[0]]
 
     @property
     def is_bundle(self) -> bool:
@@ -333,6 +361,15 @@ def analyze(path: str, models: list[TraceModel], progress: ProgressFn | None = N
         found = piece("findings", 0.65, lambda: rules.run_rules(models))
         a.findings = sorted(found or [], key=lambda f: -(getattr(f, "gain_ms", 0) or 0))
 
+    if len(models) > 1:
+        dist = _try_import("analyzers.distributed")
+        if dist is None or not hasattr(dist, "distributed_summary"):
+            a.unavailable["distributed"] = "not available yet (analyzers.distributed has not landed)"
+        else:
+            ordered = [m2 for _, _, m2 in sorted(((rank_of(m2, i), i, m2) for i, m2 in enumerate(models)),
+                                                 key=lambda t: (t[0], t[1]))]
+            a.distributed = piece("distributed", 0.7, lambda: dist.distributed_summary(ordered))
+
     rep = _try_import("analyzers.report")
     if rep is None or not hasattr(rep, "build_report"):
         a.unavailable["report"] = "not available yet (analyzers.report has not landed)"
@@ -507,11 +544,24 @@ def compare_analyses(a: Analysis, b: Analysis, ab: Any = None) -> dict[str, Any]
     out["speedup"] = (ma / mb) if ma and mb else out["profiled_ratio"]
     out["speedup_source"] = "timed-step medians" if timed_steps_ms(a.model) and timed_steps_ms(b.model) else "profiled step medians"
     out["ci"] = None
+    out["ab"] = None
+    an = out.get("analyzer")
+    if (isinstance(an, dict) and an.get("measured_speedup") and an.get("measured_ci_low") is not None
+            and an.get("measured_ci_high") is not None):
+        # two run bundles opened by hand: analyzers.compare bootstraps their timed steps
+        out["speedup"] = float(an["measured_speedup"])
+        out["ci"] = (float(an["measured_ci_low"]), float(an["measured_ci_high"]))
+        out["speedup_source"] = "timed-step medians, bootstrap CI over each bundle's timed steps"
     if ab is not None and getattr(ab, "speedup", None):
         out["speedup"] = float(ab.speedup)
         out["ci"] = (getattr(ab, "ci_low", None), getattr(ab, "ci_high", None))
         out["speedup_source"] = "interleaved A/B timing"
-    an = out.get("analyzer")
+        out["ab"] = {"rounds": getattr(ab, "rounds", None), "fix": dict(getattr(ab, "fix", {}) or {}),
+                     "round_speedups": [float(x) for x in getattr(ab, "round_speedups", []) or []],
+                     "a_count": len(getattr(ab.a, "step_ms", []) or []), "b_count": len(getattr(ab.b, "step_ms", []) or []),
+                     "a_median_ms": getattr(ab.a, "median_step_ms", None), "b_median_ms": getattr(ab.b, "median_step_ms", None),
+                     "significant": bool(getattr(ab, "significant", False)),
+                     "per_sample": bool(getattr(ab, "per_sample", False))}
     if isinstance(an, dict) and an.get("speedup") and out["ci"] is None and out["speedup"] is None:
         out["speedup"] = float(an["speedup"])
     # breakdown side by side

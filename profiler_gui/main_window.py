@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton,
-                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton,
+                               QStackedWidget, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from . import theme as theme_mod
-from .analysis import Analysis, compare_analyses
+from .analysis import Analysis, analyze, compare_analyses, models_for_rank
 from .settings import Settings
 from .views.common import Banner
 from .views.compare import CompareView
@@ -23,11 +23,12 @@ from .views.overview import OverviewView
 from .views.start_page import StartPage
 from .views.tables import TableView
 from .views.timeline_host import TimelineHost
-from .workers import Task, load_task, run_workload_and_load
+from .workers import Task, load_task, run_ab_and_load, run_workload_and_load
 
 TRACE_FILTER = "PyTorch traces (*.json *.json.gz *.pt.trace.json *.pt.trace.json.gz);;All files (*)"
 TIMELINE_KEYS = ("w", "a", "s", "d", "f", "/")
 RUN_DIR = os.path.join(tempfile.gettempdir(), "torchscope-runs")
+AB_ROUNDS = 2  # interleaved A/B rounds for 'Apply fix & rerun' (each round: one A child, one B child)
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self.analysis: Analysis | None = None
         self.analysis_b: Analysis | None = None
         self.comparison: dict[str, Any] | None = None
+        self.analysis_a_run: Analysis | None = None  # A's bundle of the last A/B run
         self.task: Task | None = None
         self.last_error: str | None = None
         self.setWindowTitle("TorchScope")
@@ -91,6 +93,18 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.cancel_button)
         self._set_busy(False)
 
+        # rank selector: only shown for traces with more than one rank
+        self.rank_toolbar = QToolBar("Rank")
+        self.rank_toolbar.setObjectName("rank_toolbar")
+        self.rank_toolbar.setMovable(False)
+        self.rank_toolbar.addWidget(QLabel(" Rank: "))
+        self.rank_combo = QComboBox()
+        self.rank_combo.setToolTip("Show this rank in Overview, Timeline, Operators, Kernels, Memory and Findings")
+        self.rank_combo.activated.connect(lambda i: self.select_rank(int(self.rank_combo.itemData(i))))
+        self.rank_toolbar.addWidget(self.rank_combo)
+        self.addToolBar(Qt.TopToolBarArea, self.rank_toolbar)
+        self.rank_toolbar.setVisible(False)
+
         self._build_menus()
         self._build_shortcuts()
         self._connect()
@@ -102,6 +116,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
         if state is not None:
             self.restoreState(state)
+        self.rank_toolbar.setVisible(False)  # restoreState must not show it without a multi-rank trace
 
     # ------------------------------------------------------------------ construction
     def _build_menus(self) -> None:
@@ -329,7 +344,7 @@ class MainWindow(QMainWindow):
         return self.start_task(load_task(path), lambda a: self.set_analysis(a, remember=True),
                                f"Opening {os.path.basename(path.rstrip(os.sep))}...")
 
-    def set_analysis(self, a: Analysis, remember: bool = False) -> None:
+    def set_analysis(self, a: Analysis, remember: bool = False, keep_tab: bool = False) -> None:
         self.analysis = a
         if remember:
             self.settings.add_recent(a.path)
@@ -342,14 +357,51 @@ class MainWindow(QMainWindow):
         self.memory_view.set_analysis(a)
         self.findings_view.set_analysis(a)
         self._update_actions()
+        self._update_rank_selector(a)
         self.stack.setCurrentWidget(self.tabs)
-        self.tabs.setCurrentIndex(0)
+        if not keep_tab:
+            self.tabs.setCurrentIndex(0)
         m = a.model
-        self.status_label.setText(f"{a.path}: {len(m):,} slices, {len(a.models)} rank(s), "
+        rank_txt = f", showing rank {a.current_rank}" if len(a.models) > 1 else ""
+        self.status_label.setText(f"{a.path}: {len(m):,} slices, {len(a.models)} rank(s){rank_txt}, "
                                   f"{len(a.findings)} finding(s)")
         if not m.has_gpu:
             self.show_info("CPU-only trace: no GPU kernels were recorded; GPU views are empty.")
         self.analysisLoaded.emit(a)
+
+    # ------------------------------------------------------------------ ranks
+    def _update_rank_selector(self, a: Analysis) -> None:
+        ranks = a.ranks
+        self.rank_combo.blockSignals(True)
+        self.rank_combo.clear()
+        slowest = (a.distributed or {}).get("slowest_rank")
+        for r in ranks:
+            self.rank_combo.addItem(f"rank {r}" + (" (slowest)" if r == slowest and len(ranks) > 1 else ""), r)
+        idx = self.rank_combo.findData(a.current_rank)
+        self.rank_combo.setCurrentIndex(max(idx, 0))
+        self.rank_combo.blockSignals(False)
+        self.rank_toolbar.setVisible(len(ranks) > 1)
+
+    def select_rank(self, rank: int) -> Task | None:
+        """Show ``rank`` in every per-rank view (its tables are computed in the worker)."""
+        a = self.analysis
+        if a is None or len(a.models) < 2 or rank == a.current_rank:
+            return None
+        try:
+            models = models_for_rank(a.models, rank)
+        except ValueError as exc:
+            self.show_error(str(exc))
+            return None
+        path = a.path
+
+        def work(progress: Any, cancel: Any) -> Analysis:
+            return analyze(path, models, progress, cancel)
+
+        task = self.start_task(Task("rank switch", work), lambda new: self.set_analysis(new, keep_tab=True),
+                               f"Switching to rank {rank}...")
+        # failed or cancelled: the selector goes back to the rank still shown
+        task.finished.connect(lambda: self.analysis is not None and self._update_rank_selector(self.analysis))
+        return task
 
     def _table_note(self, name: str) -> str:
         a = self.analysis
@@ -456,7 +508,13 @@ class MainWindow(QMainWindow):
         from .dialogs.profile_dialog import ProfileDialog
 
         dlg = ProfileDialog(self)
-        if dlg.exec():
+        if not dlg.exec():
+            return
+        fix = dlg.ab_fix()
+        if fix:
+            self.run_ab_compare(dlg.workload_ref(), dlg.settings(), fix, dlg.workload_args(), dlg.run_kwargs(),
+                                dlg.out_dir(), dlg.ab_rounds.value())
+        else:
             self.profile_workload(dlg.workload_ref(), dlg.settings(), dlg.workload_args(), dlg.run_kwargs(),
                                   dlg.out_dir())
 
@@ -469,10 +527,9 @@ class MainWindow(QMainWindow):
         return self.start_task(task, lambda a: self.set_analysis(a, remember=True), f"Running {workload}...")
 
     def rerun_settings(self, finding: Any) -> tuple[str, list[str], dict[str, Any], dict[str, Any]]:
-        """(workload, args, settings + the finding's knob, run kwargs) for 'Apply fix & rerun'."""
+        """(workload, args, the bundle's own settings, run kwargs): side A of 'Apply fix & rerun'."""
         info = self.analysis.model.run_info or {}
         settings = dict(info.get("settings") or {})
-        settings[finding.knob] = finding.knob_value
         loop = info.get("loop") or {}
         kwargs: dict[str, Any] = {}
         for key in ("warmup_steps", "profile_steps", "timed_steps"):
@@ -482,8 +539,8 @@ class MainWindow(QMainWindow):
             kwargs["device"] = info["device"]
         return str(info.get("workload")), [str(x) for x in info.get("workload_args") or []], settings, kwargs
 
-    def apply_fix_and_rerun(self, index: int, out_dir: str = RUN_DIR) -> Task | None:
-        """Rerun A's workload with the finding's knob; open the result as B and compare."""
+    def apply_fix_and_rerun(self, index: int, out_dir: str = RUN_DIR, rounds: int = AB_ROUNDS) -> Task | None:
+        """A/B the finding's knob: A = the bundle's settings, B = + the knob, interleaved; open B and compare."""
         a = self.analysis
         if a is None or not 0 <= index < len(a.findings):
             return None
@@ -493,15 +550,37 @@ class MainWindow(QMainWindow):
             self.show_error(why)
             return None
         workload, args, settings, kwargs = self.rerun_settings(f)
-        os.makedirs(out_dir, exist_ok=True)
-        def work(progress: Any, cancel: Any) -> tuple[Analysis, dict[str, Any]]:
-            b = run_workload_and_load(workload, settings, out_dir, workload_args=args, run_kwargs=kwargs,
-                                      progress=progress, cancel=cancel)
-            progress("comparing A and B", 0.99)
-            return b, compare_analyses(a, b)
+        return self.run_ab_compare(workload, settings, {f.knob: f.knob_value}, args, kwargs, out_dir, rounds,
+                                   title="rerun", show_a=False)
 
-        return self.start_task(Task("rerun", work), lambda res: self.set_comparison_b(*res),
-                               f"Rerunning {workload} with {f.knob}={f.knob_value}...")
+    def run_ab_compare(self, workload: str, base_settings: dict[str, Any], fix: dict[str, Any],
+                       workload_args: list[str] | None = None, run_kwargs: dict[str, Any] | None = None,
+                       out_dir: str = RUN_DIR, rounds: int = AB_ROUNDS, *, title: str = "A/B",
+                       show_a: bool = True) -> Task:
+        """Run A (``base_settings``) and B (+ ``fix``) interleaved (collectors.ab.run_ab) in a worker.
+
+        When done, B's bundle is the comparison target and the Compare tab shows the speedup with
+        its 95 % CI.  ``show_a``: also open A's bundle as the current trace (always when none is open).
+        """
+        os.makedirs(out_dir, exist_ok=True)
+        fix_text = " ".join(f"{k}={v}" for k, v in fix.items())
+
+        def work(progress: Any, cancel: Any) -> tuple[Analysis, Analysis, dict[str, Any]]:
+            a, b, ab = run_ab_and_load(workload, base_settings, fix, out_dir, rounds=rounds,
+                                       workload_args=workload_args, run_kwargs=run_kwargs,
+                                       progress=progress, cancel=cancel)
+            progress("comparing A and B", 0.99)
+            return a, b, compare_analyses(a, b, ab)
+
+        def done(res: tuple[Analysis, Analysis, dict[str, Any]]) -> None:
+            a, b, comparison = res
+            self.analysis_a_run = a
+            if show_a or self.analysis is None:
+                self.set_analysis(a, remember=True)
+            self.set_comparison_b(b, comparison)
+
+        return self.start_task(Task(title, work), done,
+                               f"A/B of {workload}: baseline vs {fix_text} ({rounds} interleaved rounds)...")
 
     # ------------------------------------------------------------------ export
     def export_report_dialog(self, fmt: str) -> None:

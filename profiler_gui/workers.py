@@ -87,9 +87,9 @@ def user_message(exc: BaseException) -> str:
         KnobError = ValueError  # type: ignore[misc,assignment]
     known: tuple[type[BaseException], ...] = (TraceLoadError, KnobError, OSError, RunError)
     try:
-        from collectors.errors import KnobRefused
+        from collectors.errors import KnobRefused, UsageError
         from collectors.workload_ref import WorkloadRefError
-        known += (KnobRefused, WorkloadRefError)
+        known += (KnobRefused, WorkloadRefError, UsageError)
     except ImportError:  # pragma: no cover
         pass
     text = " ".join(str(exc).split())
@@ -141,3 +141,50 @@ def _safe(fn: Callable[[dict[str, Any]], None], event: dict[str, Any], cancel: t
         fn(event)
     except Cancelled:
         cancel.set()
+
+
+def ab_progress_text(event: dict[str, Any]) -> tuple[str, float]:
+    """(status text, fraction of the whole A/B run) for one collectors.ab progress event."""
+    rounds = max(int(event.get("rounds") or 1), 1)
+    rnd = max(int(event.get("round") or 1), 1)
+    side = str(event.get("side") or "A")
+    total = event.get("total") or 0
+    step = event.get("step") or 0
+    within = (step / total) if total else 0.0
+    done = ((rnd - 1) * 2 + (1 if side == "B" else 0) + min(max(within, 0.0), 1.0)) / (2 * rounds)
+    what = "baseline" if side == "A" else "fix"
+    detail = event.get("message") or (f"{event.get('phase', '')} {step}/{total}" if total else event.get("phase", ""))
+    return f"A/B round {rnd}/{rounds}, side {side} ({what}): {detail}".rstrip(": "), 0.02 + 0.78 * done
+
+
+def run_ab_and_load(workload: str, base_settings: dict[str, Any], fix: dict[str, Any], out_dir: str, *,
+                    rounds: int = 2, workload_args: list[str] | None = None, run_kwargs: dict[str, Any] | None = None,
+                    progress: Callable[[str, float], None], cancel: threading.Event) -> tuple[Analysis, Analysis, Any]:
+    """Run A (``base_settings``) and B (+ ``fix``) interleaved via collectors.ab.run_ab; load both bundles.
+
+    Returns (analysis of A's bundle, analysis of B's bundle, the ABResult).  User mistakes
+    (KnobError, KnobRefused, WorkloadRefError, UsageError) propagate as they are; a run that did
+    not finish raises RunError; Cancel raises Cancelled.  The one place the GUI runs an A/B.
+    """
+    from collectors.ab import run_ab
+
+    def on_progress(event: dict[str, Any]) -> None:
+        progress(*ab_progress_text(event))
+
+    kwargs = {k: v for k, v in (run_kwargs or {}).items()
+              if k in ("warmup_steps", "profile_steps", "timed_steps", "device", "timeout_s")}
+    result = run_ab(workload, base_settings, fix, rounds=rounds, out_dir=out_dir,
+                    on_progress=lambda e: _safe(on_progress, e, cancel), cancel=cancel,
+                    workload_args=list(workload_args or []), **kwargs)
+    if cancel.is_set() or result.status == "cancelled":
+        raise Cancelled()
+    if result.status != "ok":
+        raise RunError(f"A/B {result.status}: {result.error or 'no error text'}")
+    if not result.a.bundle or not result.b.bundle:
+        raise RunError("A/B finished without a profiled bundle on each side")
+
+    from .isolated_load import load_and_analyze_auto
+
+    a = load_and_analyze_auto(str(result.a.bundle), lambda ph, f: progress(f"loading A: {ph}", 0.8 + 0.09 * f), cancel)
+    b = load_and_analyze_auto(str(result.b.bundle), lambda ph, f: progress(f"loading B: {ph}", 0.89 + 0.09 * f), cancel)
+    return a, b, result

@@ -75,6 +75,26 @@ class ProfileDialog(QDialog):
         scroll.setWidget(inner)
         bl = QVBoxLayout(box); bl.addWidget(scroll)
         lay.addWidget(box, 1)
+        # A/B against a fix: baseline (the knobs above) vs baseline + one knob, interleaved (collectors.ab)
+        self.ab_box = QGroupBox("A/B against a fix (runs baseline and fix interleaved, then opens Compare)")
+        self.ab_box.setCheckable(True)
+        self.ab_box.setChecked(False)
+        abl = QFormLayout(self.ab_box)
+        self.ab_knob = QComboBox()
+        for k in KNOBS.values():
+            self.ab_knob.addItem(k.name, k.name)
+        self.ab_value = QLineEdit()
+        self.ab_value.setPlaceholderText("value, e.g. 2 or true")
+        fixrow = QHBoxLayout()
+        fixrow.addWidget(self.ab_knob)
+        fixrow.addWidget(QLabel("="))
+        fixrow.addWidget(self.ab_value, 1)
+        abl.addRow("Fix (knob = value)", fixrow)
+        self.ab_rounds = QSpinBox(); self.ab_rounds.setRange(1, 10); self.ab_rounds.setValue(2)
+        abl.addRow("Rounds", self.ab_rounds)
+        self.ab_knob.currentIndexChanged.connect(self._ab_knob_changed)
+        self._ab_knob_changed()
+        lay.addWidget(self.ab_box)
         self.error = QLabel(""); self.error.setStyleSheet("color: #c8473e;"); self.error.setWordWrap(True)
         lay.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
@@ -94,6 +114,21 @@ class ProfileDialog(QDialog):
             w = QComboBox(); w.addItems(list(k.choices)); w.setCurrentText(str(k.default))
         w.setToolTip(k.help)
         return w
+
+    def _ab_knob_changed(self) -> None:
+        k = KNOBS.get(str(self.ab_knob.currentData()))
+        if k is not None:
+            hint = "/".join(k.choices) if k.kind not in ("int", "bool") and k.choices else k.kind
+            self.ab_value.setPlaceholderText(f"{hint} (default {k.default})")
+            self.ab_value.setToolTip(k.help)
+
+    def ab_fix(self) -> dict[str, Any]:
+        """{knob: value} of the A/B fix, {} when the A/B option is off (raises KnobError when invalid)."""
+        if not self.ab_box.isChecked():
+            return {}
+        from analyzers.knobs import parse_assignment
+        name, value = parse_assignment(f"{self.ab_knob.currentData()}={self.ab_value.text().strip()}")
+        return {name: value}
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Workload file", "", "Python files (*.py)")
@@ -131,6 +166,10 @@ class ProfileDialog(QDialog):
             return
         try:
             validate(self.settings())
+            if self.ab_box.isChecked():
+                if not self.ab_value.text().strip():
+                    raise KnobError(f"A/B: give a value for {self.ab_knob.currentData()}")
+                self.ab_fix()
         except KnobError as exc:
             self.error.setText(str(exc))
             return

@@ -98,6 +98,17 @@ class CompareView(QWidget):
                         f"{'faster' if sp >= 1 else 'slower'}{ci_txt} &mdash; from {html.escape(r.get('speedup_source', ''))}")
         else:
             head.append("<i>No speedup: one side has no step times.</i>")
+        ab = r.get("ab")
+        if ab:
+            fix = ", ".join(f"{k}={v}" for k, v in (ab.get("fix") or {}).items())
+            rs = ", ".join(f"{x:.2f}x" for x in ab.get("round_speedups") or [])
+            sig = ("the 95% CI excludes 1: a real change" if ab.get("significant")
+                   else "the 95% CI includes 1: no clear difference")
+            head.append(f"A/B with <b>{html.escape(fix)}</b>: {ab.get('rounds')} interleaved rounds, "
+                        f"{ab.get('a_count')} + {ab.get('b_count')} timed steps "
+                        f"(median A {fmt_ms(ab.get('a_median_ms'))}, B {fmt_ms(ab.get('b_median_ms'))}); "
+                        f"per round: {html.escape(rs) or '-'}; {sig}"
+                        + ("; batch sizes differ: time per sample compared" if ab.get("per_sample") else ""))
         bits = [f"median step A {fmt_ms(r.get('a_median_ms'))} ({html.escape(r.get('a_steps_label', ''))}), "
                 f"B {fmt_ms(r.get('b_median_ms'))} ({html.escape(r.get('b_steps_label', ''))})"]
         if r.get("profiled_ratio"):

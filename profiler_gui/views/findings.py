@@ -159,7 +159,9 @@ class FindingsView(QWidget):
             return False, "This finding has no knob TorchScope can set automatically; apply the fix by hand."
         if not a.model.run_info.get("workload"):
             return False, "The run bundle does not name its workload."
-        return True, f"Reruns {a.model.run_info.get('workload')} with {knob}={getattr(f, 'knob_value', None)} and compares."
+        return True, (f"Runs {a.model.run_info.get('workload')} A/B: this bundle's settings (A) against "
+                      f"+ {knob}={getattr(f, 'knob_value', None)} (B), interleaved rounds, then shows the speedup "
+                      "with its 95 % CI in Compare.")
 
     def copy_fix(self) -> str:
         if self.current is None:

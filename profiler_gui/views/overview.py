@@ -90,10 +90,12 @@ class OverviewView(QWidget):
         self.devices_box, self.devices = self._box("Devices")
         self.gpu_box, self.gpu = self._box("GPU efficiency")
         self.findings_box, self.findings = self._box("Top findings")
+        self.dist_box, self.dist = self._box("Ranks (distributed summary)")
+        self.dist_box.hide()
         self.findings.setOpenExternalLinks(False)
         self.findings.linkActivated.connect(lambda link: self.findingActivated.emit(int(link.split(":")[1])))
         left = QVBoxLayout()
-        for w in (self.facts_box, self.devices_box, self.gpu_box, self.findings_box):
+        for w in (self.facts_box, self.dist_box, self.devices_box, self.gpu_box, self.findings_box):
             left.addWidget(w)
         left.addStretch(1)
         grid.addLayout(left, 0, 0)
@@ -155,7 +157,8 @@ class OverviewView(QWidget):
             ("Format", html.escape(f"{m.source.format} (schema: {m.source.schema})")),
             ("Events", f"{s['events']:,} raw, {s['slices']:,} slices"),
             ("Span", fmt_ms(s["span_ms"])),
-            ("Ranks", f"{len(a.models)}" + (f" (world size {m.world_size})" if m.world_size else "")),
+            ("Ranks", f"{len(a.models)}" + (f" (world size {m.world_size})" if m.world_size else "")
+             + (f"; showing rank <b>{a.current_rank}</b>" if len(a.models) > 1 else "")),
             ("Kernels / copies / CPU ops", f"{s['kernels']:,} / {s['memcpys']:,} / {s['cpu_ops']:,}"),
         ]
         ri = m.run_info
@@ -198,9 +201,43 @@ class OverviewView(QWidget):
         else:
             self.gpu.setText(_kv_html(gpu_metric_items(a.gpu)))
 
+        self._set_distributed(a)
         self._set_findings(a)
         self._set_steps(a)
         self._set_breakdown(a)
+
+    def _set_distributed(self, a: Analysis) -> None:
+        """Per-rank step time, comm vs compute and their overlap, the slowest rank (only with > 1 rank)."""
+        if len(a.models) < 2:
+            self.dist_box.hide()
+            self.dist.setText("")
+            return
+        self.dist_box.show()
+        d = a.distributed
+        if not d:
+            msg = a.unavailable.get("distributed", "not available")
+            self.dist.setText(f"<i>Distributed summary: {html.escape(msg)}</i>")
+            return
+        slow = d.get("slowest_rank")
+        rows = []
+        for p in d.get("per_rank") or []:
+            r = p.get("rank")
+            mark = " &#9664; slowest" if r == slow else ""
+            shown = " (shown)" if r == a.current_rank else ""
+            pct = p.get("overlap_pct")
+            rows.append(f"<tr><td>{html.escape(str(r))}{shown}</td><td align='right'>{fmt_ms(p.get('step_mean_ms'))}</td>"
+                        f"<td align='right'>{fmt_ms(p.get('computation_ms'))}</td>"
+                        f"<td align='right'>{fmt_ms(p.get('communication_ms'))}</td>"
+                        f"<td align='right'>{fmt_ms(p.get('overlap_ms'))}"
+                        f"{f' ({float(pct):.0f} %)' if pct is not None else ''}</td><td>{mark}</td></tr>")
+        skew = d.get("step_skew_pct")
+        head = (f"{d.get('ranks')} ranks; slowest rank <b>{html.escape(str(slow))}</b> "
+                f"({fmt_ms(d.get('slowest_step_ms'))} per step"
+                + (f", {float(skew):.1f} % slower than the fastest" if skew is not None else "") + ").")
+        self.dist.setText(f"{head}<table cellspacing='4'><tr><th align='left'>rank</th><th>step</th><th>compute</th>"
+                          f"<th>comm</th><th>overlap</th><th></th></tr>{''.join(rows)}</table>"
+                          "<small>per step, GPU kernel time inside the step window; overlap = communication "
+                          "hidden under computation. Switch ranks with the Rank selector in the toolbar.</small>")
 
     def _set_findings(self, a: Analysis) -> None:
         if not a.findings:

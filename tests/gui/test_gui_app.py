@@ -270,8 +270,10 @@ def test_compare_with_by_hand(qtbot, win):
 
 @pytest.mark.slow
 def test_apply_fix_and_rerun_end_to_end(qtbot, win, tmp_path):
-    kwargs = dict(warmup_steps=3, profile_steps=2, timed_steps=10, device="cpu")  # warm-up absorbs worker start-up
-    res = wait_task(qtbot, win, lambda: win.profile_workload("slow_loader", {}, [], kwargs, str(tmp_path)), 60_000)
+    # threads=1 on both sides (as tests/collectors/test_ab.py): a shared 2-core box stalls a 2-thread pool
+    kwargs = dict(warmup_steps=3, profile_steps=1, timed_steps=8, device="cpu")  # warm-up absorbs worker start-up
+    res = wait_task(qtbot, win, lambda: win.profile_workload("slow_loader", {"threads": 1}, [], kwargs,
+                                                             str(tmp_path)), 60_000)
     assert res == "done", win.last_error
     a = win.analysis
     assert a.model.run_info is not None and a.model.run_info["workload"] == "slow_loader"
@@ -279,15 +281,74 @@ def test_apply_fix_and_rerun_end_to_end(qtbot, win, tmp_path):
     win.show_tab("findings")
     win.findings_view.select(idx)
     assert win.findings_view.apply_button.isEnabled()
-    with qtbot.waitSignal(win.taskFinished, timeout=60_000) as blocker:
-        win.apply_fix_and_rerun(idx, out_dir=str(tmp_path))
+    messages: list[str] = []
+    with qtbot.waitSignal(win.taskFinished, timeout=90_000) as blocker:
+        task = win.apply_fix_and_rerun(idx, out_dir=str(tmp_path), rounds=2)
+        task.progress.connect(lambda msg, frac: messages.append(msg))
     assert blocker.args == ["done"], win.last_error
+    assert any("round 2/2, side B" in m for m in messages), messages[-5:]
     assert win.current_tab() == "compare"
     b = win.analysis_b
-    assert b.model.settings.get("num_workers") == a.findings[idx].knob_value
+    assert b.model.settings == {"threads": 1, "num_workers": a.findings[idx].knob_value}
+    assert win.analysis_a_run.model.settings == {"threads": 1}
     r = win.comparison
-    assert r["speedup_source"] == "timed-step medians"
-    assert r["speedup"] > 1.0, (r["a_steps"], r["b_steps"], a.model.settings, b.model.settings)
+    assert r["speedup_source"] == "interleaved A/B timing"
+    assert r["ab"]["rounds"] == 2 and len(r["ab"]["round_speedups"]) == 2
+    lo, hi = r["ci"]
+    assert lo <= r["speedup"] <= hi
+    assert r["speedup"] > 1.0, (r["a_steps"], r["b_steps"], r["ab"])
+    assert len(r["a_steps"]) == 8 and len(r["b_steps"]) == 8  # each bundle's timed steps
+    assert "95% CI" in win.compare_view.headline.text() and "interleaved" in win.compare_view.headline.text()
+
+
+def test_ab_user_error_shows_banner(qtbot, win, tmp_path):
+    assert wait_task(qtbot, win, lambda: win.run_ab_compare("slow_loader", {}, {"num_workers": "many"}, [], {},
+                                                            str(tmp_path))) == "failed"
+    assert win.banner.isVisible() and "num_workers" in win.banner.text()
+    assert wait_task(qtbot, win, lambda: win.run_ab_compare("no_such_workload_xyz", {}, {"num_workers": 2}, [], {},
+                                                            str(tmp_path))) == "failed"
+    assert "no_such_workload_xyz" in win.banner.text() and "internal error" not in win.banner.text()
+
+
+def test_ab_progress_text():
+    from profiler_gui.workers import ab_progress_text
+
+    msg, frac = ab_progress_text({"side": "B", "round": 2, "rounds": 3, "phase": "timed", "step": 4, "total": 8})
+    assert "round 2/3" in msg and "side B" in msg
+    assert 0.02 + 0.78 * 3.5 / 6 == pytest.approx(frac)
+
+
+def test_profile_dialog_ab_option_runs_the_shared_ab_worker(qtbot, win, monkeypatch, tmp_path):
+    from profiler_gui.dialogs.profile_dialog import ProfileDialog
+
+    def fake_exec(dlg):
+        names = [dlg.workload.itemData(i) for i in range(dlg.workload.count())]
+        dlg.workload.setCurrentIndex(names.index("slow_loader"))
+        dlg.out_edit.setText(str(tmp_path))
+        dlg.ab_box.setChecked(True)
+        dlg.ab_knob.setCurrentIndex(dlg.ab_knob.findData("num_workers"))
+        dlg.ab_value.setText("2")
+        dlg.ab_rounds.setValue(3)
+        return True
+
+    calls = []
+    monkeypatch.setattr(ProfileDialog, "exec", fake_exec)
+    monkeypatch.setattr(win, "run_ab_compare", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(win, "profile_workload", lambda *a, **k: pytest.fail("A/B option ignored"))
+    win.profile_dialog()
+    (args, kwargs), = calls
+    assert args[0] == "slow_loader" and args[1] == {} and args[2] == {"num_workers": 2}
+    assert args[5] == str(tmp_path) and args[6] == 3
+
+
+def test_compare_two_bundles_by_hand_shows_measured_ci(qtbot, win):
+    open_ok(qtbot, win, SAMPLES / "slow_loader_workers0")
+    assert wait_task(qtbot, win, lambda: win.compare_with(str(SAMPLES / "slow_loader_workers2"))) == "done"
+    r = win.comparison
+    an = r["analyzer"]
+    assert r["ci"] == (an["measured_ci_low"], an["measured_ci_high"])
+    assert r["speedup"] == pytest.approx(an["measured_speedup"]) and r["ci"][0] > 1.0
+    assert "95% CI" in win.compare_view.headline.text()
 
 
 def test_apply_fix_disabled_for_foreign_trace(qtbot, win):
@@ -411,6 +472,11 @@ def test_profile_dialog_collects_workload_and_knobs(qtbot):
     assert dlg.workload_ref() == "slow_loader"
     assert dlg.settings() == {"num_workers": 2}
     assert set(dlg.run_kwargs()) == {"warmup_steps", "profile_steps", "timed_steps", "device"}
+    assert dlg.ab_fix() == {}
+    dlg.ab_box.setChecked(True)
+    dlg.ab_knob.setCurrentIndex(dlg.ab_knob.findData("pin_memory"))
+    dlg.ab_value.setText("true")
+    assert dlg.ab_fix() == {"pin_memory": True}
 
 
 def test_qt_free_modules_do_not_import_qt():
