@@ -12,13 +12,12 @@ bootstrap 95 % interval (``measured_ci_low`` / ``measured_ci_high``, from
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, Sequence
 
 import numpy as np
 
 from .categories import STEP_PREFIX, Kind
-from .findings import Finding
+from .findings import Finding, json_safe
 from .stats import bootstrap_speedup_ci
 from .trace_model import TraceModel
 
@@ -26,23 +25,6 @@ TOP_N = 10
 CI_RESAMPLES = 2000
 CI_SEED = 0
 _BREAKDOWN = ("kernel", "memcpy", "memset", "communication", "runtime", "dataloader", "cpu_exec", "other")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
 
 
 def _models(x: Sequence[TraceModel] | TraceModel) -> list[TraceModel]:
@@ -160,6 +142,10 @@ def _gain_of(f: Any) -> float:
     return float(f.gain_ms if hasattr(f, "gain_ms") else f.get("gain_ms") or 0.0)
 
 
+def _severity_of(f: Any) -> str:
+    return f.severity if hasattr(f, "severity") else str(f.get("severity", ""))
+
+
 def _title_of(f: Any) -> str:
     return f.title if hasattr(f, "title") else str(f.get("title", ""))
 
@@ -203,7 +189,9 @@ def compare(a: Sequence[TraceModel] | TraceModel, b: Sequence[TraceModel] | Trac
     out["top_changes"] = sorted(ops + kernels, key=lambda r: -abs(r["delta_ms"]))
     out["matched_by"] = "name+shapes" if with_shapes else "name"
     # findings: resolved / new / persisting by rule id
-    fa, fb = _findings(ma, findings_a), _findings(mb, findings_b)
+    # informational notes (e.g. CPU1 'no GPU used') are not bottlenecks to resolve
+    fa = [f for f in _findings(ma, findings_a) if _severity_of(f) != "info"]
+    fb = [f for f in _findings(mb, findings_b) if _severity_of(f) != "info"]
     ra = {_rule_of(f): f for f in fa}
     rb = {_rule_of(f): f for f in fb}
     out["resolved"] = sorted(set(ra) - set(rb))
@@ -212,7 +200,7 @@ def compare(a: Sequence[TraceModel] | TraceModel, b: Sequence[TraceModel] | Trac
                          for r in sorted(set(ra) & set(rb))]
     out["findings_a"] = [{"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)} for f in fa]
     out["findings_b"] = [{"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)} for f in fb]
-    return _json_safe(out)
+    return json_safe(out)
 
 
 def _ms(v: Any) -> str:

@@ -19,14 +19,14 @@ MAX_EVIDENCE_ROWS = 200
 MAX_EVIDENCE_RANGES = 200
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Numbers, strings, lists and dicts only (numpy scalars and NaN turned into plain values)."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return [_json_safe(v) for v in value.tolist()]
+        return [json_safe(v) for v in value.tolist()]
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -88,7 +88,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict with every field."""
-        return _json_safe({
+        return json_safe({
             "rule": self.rule,
             "title": self.title,
             "severity": self.severity,

@@ -7,13 +7,13 @@ renders it for a terminal.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, is_dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .breakdown import CATEGORIES, mean_breakdown_ms, step_breakdown
+from .findings import json_safe
 from .gpu_metrics import gpu_metrics
 from .steps import step_table
 from .trace_model import TraceModel
@@ -22,26 +22,6 @@ TOP_N = 10
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 _LABELS = {"kernel": "Kernel", "memcpy": "Memcpy", "memset": "Memset", "communication": "Communication",
            "runtime": "Runtime", "dataloader": "DataLoader", "cpu_exec": "CPU Exec", "other": "Other"}
-
-
-def json_safe(value: Any) -> Any:
-    """Plain JSON values: numpy scalars/arrays converted, NaN and inf -> None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
 
 
 def _finding_dict(f: Any) -> dict[str, Any]:

@@ -10,22 +10,22 @@ import pytest
 from analyzers.breakdown import CATEGORIES, mean_breakdown_ms, step_breakdown
 from analyzers.loader import load_trace
 from analyzers.steps import step_table
-from tests.analyzers.synth_trace import SynthTrace
 from tests.conftest import reference_path
+from trace_builder import BWD_TID, MAIN_TID, TraceBuilder
 
 
 def test_priority_each_instant_to_the_highest_category(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.step(1, 0, 100)
-    t.host("enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", 0, 40)  # 0-32 left after higher ones
-    t.host("aten::add", 30, 20)  # 30-50: fully covered by DataLoader, runtime, kernel, memcpy -> 0
-    t.host("aten::mul", 52, 4)  # 52-56: CPU Exec 4
-    t.gpu("kern", 35, 10, launch_ts=32, launch_dur=3)  # kernel 35-45 (10); its launch 32-35 is runtime (3)
-    t.gpu("Memcpy HtoD (Pageable -> Device)", 42, 10, cat="gpu_memcpy", launch_ts=60)  # 45-52 (7); launch 60-61 (1)
-    t.host("nccl:all_reduce", 70, 10)  # 70-80 communication
-    t.gpu("ncclKernel_AllReduce_RING_LL_Sum_float", 75, 10, launch_ts=71)  # 80-85 communication; launch hidden
-    t.gpu("Memset (Device)", 90, 2, cat="gpu_memset")  # 2
-    df = step_breakdown(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.step(1, 0, 100)
+    b.cpu_op("enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", 0, 40)  # 0-32 left after higher ones
+    b.cpu_op("aten::add", 30, 20)  # 30-50: fully covered by DataLoader, runtime, kernel, memcpy -> 0
+    b.cpu_op("aten::mul", 52, 4)  # 52-56: CPU Exec 4
+    b.kernel("kern", 35, 10, launch_ts=32, launch_dur=3)  # kernel 35-45 (10); its launch 32-35 is runtime (3)
+    b.memcpy("Memcpy HtoD (Pageable -> Device)", 42, 10, launch_ts=60)  # 45-52 (7); launch 60-61 (1)
+    b.cpu_op("nccl:all_reduce", 70, 10)  # 70-80 communication
+    b.kernel("ncclKernel_AllReduce_RING_LL_Sum_float", 75, 10, launch_ts=71)  # 80-85 communication; launch hidden
+    b.memset(90, 2, launch=False)  # 2
+    df = step_breakdown(b.load(tmp_path))
     row = df.iloc[0]
     got = {c: round(float(row[f"{c}_ms"]) * 1e3, 6) for c in CATEGORIES}
     assert got == {"kernel": 10, "memcpy": 7, "memset": 2, "communication": 15, "runtime": 4,
@@ -73,27 +73,33 @@ def _slow_breakdown(events: list[dict], lo: int, hi: int) -> dict[str, int]:
 @pytest.mark.parametrize("seed", range(8))
 def test_breakdown_matches_slow_reference_on_random_traces(tmp_path: Path, seed: int) -> None:
     rnd = random.Random(seed)
-    t = SynthTrace()
+    b = TraceBuilder.bare()
     names = ["aten::mm", "aten::add", "enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__",
              "nccl:all_reduce", "Optimizer.step#SGD.step"]
     for i in range(4):
         base = i * 1000
-        t.step(i, base, 900)
+        b.step(i, base, 900)
         for _ in range(12):
             s = base + rnd.randint(0, 880)
-            t.host(rnd.choice(names), s, rnd.randint(1, 200), tid=rnd.choice([1, 2]))
+            b.cpu_op(rnd.choice(names), s, rnd.randint(1, 200), tid=rnd.choice([MAIN_TID, BWD_TID]))
         for _ in range(10):
             launch = base + rnd.randint(0, 880)
             cat = rnd.choice(["kernel", "kernel", "gpu_memcpy", "gpu_memset"])
             name = rnd.choice(["gemm", "ncclKernel_AllReduce"]) if cat == "kernel" else "Memcpy HtoD"
-            t.gpu(name, launch + rnd.randint(1, 300), rnd.randint(1, 150), launch_ts=launch,
-                  launch_dur=rnd.randint(1, 10), cat=cat, stream=rnd.choice([7, 13]))
-    model = t.load(tmp_path)
+            ts, dur = launch + rnd.randint(1, 300), rnd.randint(1, 150)
+            kw = {"launch_ts": launch, "launch_dur": rnd.randint(1, 10), "stream": rnd.choice([7, 13])}
+            if cat == "kernel":
+                b.kernel(name, ts, dur, **kw)
+            elif cat == "gpu_memcpy":
+                b.memcpy(name, ts, dur, **kw)
+            else:
+                b.memset(ts, dur, **kw)
+    model = b.load(tmp_path)
     st = step_table(model)
     df = step_breakdown(model)
     assert len(df) == st.count >= 1
     for k in range(st.count):
-        ref = _slow_breakdown(t.events, int(st.start_ns[k]), int(st.end_ns[k]))
+        ref = _slow_breakdown(b.events, int(st.start_ns[k]), int(st.end_ns[k]))
         got = {c: round(float(df.iloc[k][f"{c}_ms"]) * 1e6) for c in PRIORITY + ["other"]}
         assert got == ref
         assert abs(sum(got.values()) - (st.end_ns[k] - st.start_ns[k])) <= 1
@@ -158,20 +164,20 @@ def test_recorded_cpu_trace_steps_and_sum(tmp_path: Path) -> None:
 
 
 def test_python_frames_and_step_ranges_are_not_cpu_exec(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.step(1, 0, 100)
-    t.host("train.py(42): main", 0, 100, cat="python_function")  # with_stack frame over the whole step
-    t.host("aten::add", 10, 10)
-    df = step_breakdown(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.step(1, 0, 100)
+    b.host_event("python_function", "train.py(42): main", 0, 100)  # with_stack frame over the whole step
+    b.cpu_op("aten::add", 10, 10)
+    df = step_breakdown(b.load(tmp_path))
     assert df.iloc[0]["cpu_exec_ms"] == pytest.approx(0.01)
     assert df.iloc[0]["other_ms"] == pytest.approx(0.09)
 
 
 def test_breakdown_without_steps_covers_the_trace(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.host("aten::mm", 0, 40)
-    t.gpu("gemm", 50, 50, launch_ts=10)
-    df = step_breakdown(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.cpu_op("aten::mm", 0, 40)
+    b.kernel("gemm", 50, 50, launch_ts=10)
+    df = step_breakdown(b.load(tmp_path))
     assert len(df) == 1 and df.iloc[0]["step_ms"] == pytest.approx(0.1)
     assert df.iloc[0]["kernel_ms"] == pytest.approx(0.05) and df.iloc[0]["other_ms"] == pytest.approx(0.01)
     assert mean_breakdown_ms(df.iloc[0:0]) == {c: 0.0 for c in CATEGORIES}

@@ -7,102 +7,102 @@ import pytest
 
 from analyzers.gpu_metrics import gpu_metrics, is_tc_eligible_op, is_tc_kernel_name
 from analyzers.loader import load_trace
-from tests.analyzers.synth_trace import V100, SynthTrace
 from tests.conftest import reference_path
+from trace_builder import V100, TraceBuilder
 
 
-def _one(tmp_path: Path, t: SynthTrace):
-    out = gpu_metrics(t.load(tmp_path))
+def _one(tmp_path: Path, b: TraceBuilder):
+    out = gpu_metrics(b.load(tmp_path))
     assert len(out) == 1
     return out[0]
 
 
 def test_utilization_union_of_kernels_in_window_only(tmp_path: Path) -> None:
-    t = SynthTrace(V100)
-    t.step(1, 0, 100)
-    t.gpu("a", 10, 20, launch_ts=1)  # 10-30
-    t.gpu("b", 20, 20, launch_ts=2, stream=8)  # 20-40 overlaps a: union 10-40 = 30
-    t.gpu("Memcpy HtoD", 50, 30, cat="gpu_memcpy", launch_ts=3)  # copies do not count
-    t.gpu("c", 95, 10, launch_ts=4)  # 95-105: the step stretches to 105
-    g = _one(tmp_path, t)
+    b = TraceBuilder.bare(gpu=True, **V100)
+    b.step(1, 0, 100)
+    b.kernel("a", 10, 20, launch_ts=1)  # 10-30
+    b.kernel("b", 20, 20, launch_ts=2, stream=8)  # 20-40 overlaps a: union 10-40 = 30
+    b.memcpy("Memcpy HtoD", 50, 30, launch_ts=3)  # copies do not count
+    b.kernel("c", 95, 10, launch_ts=4)  # 95-105: the step stretches to 105
+    g = _one(tmp_path, b)
     assert g.window_ms == pytest.approx(0.105)
     assert g.utilization_pct == pytest.approx(100 * 40 / 105)
 
 
 def test_sm_efficiency_capped_and_never_above_utilization(tmp_path: Path) -> None:
-    t = SynthTrace(V100)
-    t.step(1, 0, 100)
-    t.gpu("a", 0, 40, launch_ts=0, **{"blocks per SM": 0.5})  # 0-40: 0.5
-    t.gpu("b", 20, 40, launch_ts=1, stream=8, **{"blocks per SM": 0.75})  # 20-40: 1.25 -> 1; 40-60: 0.75
-    t.gpu("c", 70, 10, launch_ts=2, **{"blocks per SM": 4.0})  # 1
-    t.gpu("d", 85, 10, launch_ts=3, **{"blocks per SM": -1.0})  # skipped
-    g = _one(tmp_path, t)
+    b = TraceBuilder.bare(gpu=True, **V100)
+    b.step(1, 0, 100)
+    b.kernel("a", 0, 40, launch_ts=0, blocks_per_sm=0.5)  # 0-40: 0.5
+    b.kernel("b", 20, 40, launch_ts=1, stream=8, blocks_per_sm=0.75)  # 20-40: 1.25 -> 1; 40-60: 0.75
+    b.kernel("c", 70, 10, launch_ts=2, blocks_per_sm=4.0)  # 1
+    b.kernel("d", 85, 10, launch_ts=3, blocks_per_sm=-1.0)  # skipped
+    g = _one(tmp_path, b)
     expected = (20 * 0.5 + 20 * 1.0 + 20 * 0.75 + 10 * 1.0) / 100
     assert g.sm_efficiency_pct == pytest.approx(100 * expected)
     assert g.sm_efficiency_pct <= g.utilization_pct
 
 
 def test_occupancy_weighted_by_duration_in_window(tmp_path: Path) -> None:
-    t = SynthTrace(V100)
-    t.step(1, 0, 100)
-    t.gpu("a", 0, 30, launch_ts=0, **{"est. achieved occupancy %": 50})
-    t.gpu("b", 40, 10, launch_ts=1, **{"est. achieved occupancy %": 100})
-    t.gpu("c", 60, 10, launch_ts=2, **{"est. achieved occupancy %": -1})  # skipped
-    t.gpu("d", 75, 10, launch_ts=3)  # absent: skipped
-    g = _one(tmp_path, t)
+    b = TraceBuilder.bare(gpu=True, **V100)
+    b.step(1, 0, 100)
+    b.kernel("a", 0, 30, launch_ts=0, occupancy=50)
+    b.kernel("b", 40, 10, launch_ts=1, occupancy=100)
+    b.kernel("c", 60, 10, launch_ts=2, occupancy=-1)  # skipped
+    b.kernel("d", 75, 10, launch_ts=3)  # absent: skipped
+    g = _one(tmp_path, b)
     assert g.achieved_occupancy_pct == pytest.approx((30 * 50 + 10 * 100) / 40)
 
 
 def test_missing_kernel_args_give_none_not_nan(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.gpu("a", 0, 30, launch_ts=0)
-    g = _one(tmp_path, t)
+    b = TraceBuilder.bare()
+    b.kernel("a", 0, 30, launch_ts=0)
+    g = _one(tmp_path, b)
     assert g.sm_efficiency_pct is None and g.achieved_occupancy_pct is None
     assert g.to_dict()["utilization_pct"] == pytest.approx(100.0)
 
 
 def test_two_devices_reported_separately(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.step(1, 0, 100)
-    t.gpu("a", 0, 50, launch_ts=0, device=0)
-    t.gpu("b", 0, 25, launch_ts=1, device=1)
-    out = gpu_metrics(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.step(1, 0, 100)
+    b.kernel("a", 0, 50, launch_ts=0, device=0)
+    b.kernel("b", 0, 25, launch_ts=1, device=1)
+    out = gpu_metrics(b.load(tmp_path))
     assert [g.device for g in out] == [0, 1]
     assert [round(g.utilization_pct) for g in out] == [50, 25]
 
 
 def test_tensor_cores_by_kernel_name_without_shapes(tmp_path: Path) -> None:
-    t = SynthTrace(V100)
-    t.step(1, 0, 100)
-    t.host("aten::mm", 0, 10)
-    t.gpu("volta_h884gemm_64x64_nn", 10, 30, launch_ts=1)
-    t.gpu("elementwise_kernel", 50, 10, launch_ts=20)
-    g = _one(tmp_path, t)
+    b = TraceBuilder.bare(gpu=True, **V100)
+    b.step(1, 0, 100)
+    b.cpu_op("aten::mm", 0, 10)
+    b.kernel("volta_h884gemm_64x64_nn", 10, 30, launch_ts=1)
+    b.kernel("elementwise_kernel", 50, 10, launch_ts=20)
+    g = _one(tmp_path, b)
     assert g.tensor_core_signal == "kernel-name"
     assert g.tensor_core_pct == pytest.approx(75.0)
     assert g.tc_eligible_pct == pytest.approx(75.0)  # the gemm was launched inside aten::mm
 
 
 def test_tensor_cores_by_input_dtype(tmp_path: Path) -> None:
-    t = SynthTrace([{**V100[0], "computeMajor": 8}])
-    t.step(1, 0, 200)
-    t.host("aten::mm", 0, 10, **{"Input Dims": [[8, 8], [8, 8]], "Input type": ["c10::Half", "c10::Half"]})
-    t.gpu("gemm_kernel_new_name", 10, 30, launch_ts=1)  # name unknown to the plugin's list, but half inputs
-    t.host("aten::linear", 50, 10, **{"Input Dims": [[8, 8]], "Input type": ["float"]})
-    t.gpu("sgemm", 60, 30, launch_ts=51)  # fp32 matmul, tf32 off: no Tensor Cores
-    t.host("aten::add", 100, 10, **{"Input Dims": [[8]], "Input type": ["c10::Half"]})
-    t.gpu("add_kernel", 110, 40, launch_ts=101)  # not eligible
-    g = _one(tmp_path, t)
+    b = TraceBuilder.bare(gpu=True, **{**V100, "compute_major": 8})
+    b.step(1, 0, 200)
+    b.cpu_op("aten::mm", 0, 10, args={"Input Dims": [[8, 8], [8, 8]], "Input type": ["c10::Half", "c10::Half"]})
+    b.kernel("gemm_kernel_new_name", 10, 30, launch_ts=1)  # name unknown to the plugin's list, but half inputs
+    b.cpu_op("aten::linear", 50, 10, args={"Input Dims": [[8, 8]], "Input type": ["float"]})
+    b.kernel("sgemm", 60, 30, launch_ts=51)  # fp32 matmul, tf32 off: no Tensor Cores
+    b.cpu_op("aten::add", 100, 10, args={"Input Dims": [[8]], "Input type": ["c10::Half"]})
+    b.kernel("add_kernel", 110, 40, launch_ts=101)  # not eligible
+    g = _one(tmp_path, b)
     assert g.tensor_core_signal == "dtype"
     assert g.tensor_core_pct == pytest.approx(30.0)
     assert g.tc_eligible_pct == pytest.approx(60.0)
 
 
 def test_cpu_only_has_no_gpu_metrics(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.step(1, 0, 100)
-    t.host("aten::mm", 0, 10)
-    assert gpu_metrics(t.load(tmp_path)) == []
+    b = TraceBuilder.bare()
+    b.step(1, 0, 100)
+    b.cpu_op("aten::mm", 0, 10)
+    assert gpu_metrics(b.load(tmp_path)) == []
 
 
 def test_name_lists() -> None:

@@ -11,28 +11,28 @@ from analyzers.launch_stats import launch_summary, launch_table
 from analyzers.loader import load_trace, load_traces
 from analyzers.memory_timeline import memory_peaks, memory_series
 from analyzers.temporal_breakdown import temporal_breakdown
-from tests.analyzers.synth_trace import SynthTrace
 from tests.conftest import reference_path
+from trace_builder import TraceBuilder
 
 
 def test_temporal_breakdown(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.gpu("k1", 0, 30, launch_ts=0)
-    t.gpu("Memcpy DtoH", 20, 20, cat="gpu_memcpy", stream=8)  # 30-40 non-compute
-    t.gpu("ncclKernel_AllReduce", 60, 20, stream=9)  # non-compute
-    t.gpu("k2", 90, 10, launch_ts=80)
-    tb = temporal_breakdown(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.kernel("k1", 0, 30, launch_ts=0)
+    b.memcpy("Memcpy DtoH", 20, 20, stream=8, launch=False)  # 30-40 non-compute
+    b.kernel("ncclKernel_AllReduce", 60, 20, stream=9, launch=False)  # non-compute
+    b.kernel("k2", 90, 10, launch_ts=80)
+    tb = temporal_breakdown(b.load(tmp_path))
     assert (tb.window_ms, tb.compute_ms, tb.non_compute_ms, tb.idle_ms) == pytest.approx((0.1, 0.04, 0.03, 0.03))
 
 
 def test_idle_time_categories(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.gpu("a", 10, 10, launch_ts=0)  # ends 20
-    t.gpu("b", 40, 10, launch_ts=30)  # launched after a ended -> host wait 20
-    t.gpu("c", 50.02, 10, launch_ts=35)  # gap 20 ns, launched early -> kernel wait
-    t.gpu("d", 100, 10, launch_ts=36)  # gap 39.98 us, launched early -> other
-    t.gpu("e", 5, 3, launch_ts=1, stream=9)  # alone on its stream: no gap
-    m = t.load(tmp_path)
+    b = TraceBuilder.bare()
+    b.kernel("a", 10, 10, launch_ts=0)  # ends 20
+    b.kernel("b", 40, 10, launch_ts=30)  # launched after a ended -> host wait 20
+    b.kernel("c", 50.02, 10, launch_ts=35)  # gap 20 ns, launched early -> kernel wait
+    b.kernel("d", 100, 10, launch_ts=36)  # gap 39.98 us, launched early -> other
+    b.kernel("e", 5, 3, launch_ts=1, stream=9)  # alone on its stream: no gap
+    m = b.load(tmp_path)
     gaps = gpu_gaps(m)
     assert gaps["category"].tolist() == ["host wait", "kernel wait", "other"]
     df = idle_time(m)
@@ -45,11 +45,11 @@ def test_idle_time_categories(tmp_path: Path) -> None:
 
 
 def test_launch_stats(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.gpu("short", 10, 2, launch_ts=0, launch_dur=5)  # GPU 2 < launch 5
-    t.gpu("late", 300, 80, launch_ts=100, launch_dur=60)  # delay 200 us > 100; launch 60 > 50 us
-    t.gpu("ok", 390, 20, launch_ts=380, launch_dur=4)
-    m = t.load(tmp_path)
+    b = TraceBuilder.bare()
+    b.kernel("short", 10, 2, launch_ts=0, launch_dur=5)  # GPU 2 < launch 5
+    b.kernel("late", 300, 80, launch_ts=100, launch_dur=60)  # delay 200 us > 100; launch 60 > 50 us
+    b.kernel("ok", 390, 20, launch_ts=380, launch_dur=4)
+    m = b.load(tmp_path)
     df = launch_table(m)
     assert df["delay_us"].tolist() == [10, 200, 10]
     s = launch_summary(m)
@@ -57,15 +57,15 @@ def test_launch_stats(tmp_path: Path) -> None:
 
 
 def test_memory_peak_and_live_allocations(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.host("aten::empty", 0, 5)
-    t.memory(1, 100, addr=1)
-    t.host("aten::mm", 10, 5)
-    t.memory(11, 300, addr=2)
-    t.memory(12, -100, addr=1)
-    t.memory(13, 50, addr=3)  # peak: 300 + 50 = 350
-    t.memory(20, -300, addr=2)
-    m = t.load(tmp_path)
+    b = TraceBuilder.bare()
+    b.cpu_op("aten::empty", 0, 5)
+    b.memory(1, 100, addr=1)
+    b.cpu_op("aten::mm", 10, 5)
+    b.memory(11, 300, addr=2)
+    b.memory(12, -100, addr=1)
+    b.memory(13, 50, addr=3)  # peak: 300 + 50 = 350
+    b.memory(20, -300, addr=2)
+    m = b.load(tmp_path)
     (series,) = memory_series(m)
     assert series.allocated_bytes.tolist() == [100, 400, 300, 350, 50]
     (peak,) = memory_peaks(m)
@@ -76,21 +76,21 @@ def test_memory_peak_and_live_allocations(tmp_path: Path) -> None:
 
 
 def test_memory_uses_total_allocated_when_present(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.memory(1, 100, addr=1, total_allocated=1100, total_reserved=2048)
-    t.memory(2, -100, addr=1, total_allocated=1000, total_reserved=2048)
-    (peak,) = memory_peaks(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.memory(1, 100, addr=1, total_allocated=1100, total_reserved=2048)
+    b.memory(2, -100, addr=1, total_allocated=1000, total_reserved=2048)
+    (peak,) = memory_peaks(b.load(tmp_path))
     assert peak.peak_allocated_bytes == 1100 and peak.peak_reserved_bytes == 2048
 
 
 def test_distributed_overlap_and_slowest_rank(tmp_path: Path) -> None:
     models = []
     for rank, step in ((0, 100), (1, 150)):
-        t = SynthTrace()
-        t.step(1, 0, step)
-        t.gpu("ncclKernel_AllReduce_RING", 10, 40, launch_ts=1, stream=20)  # 10-50
-        t.gpu("gemm", 30, 40, launch_ts=2)  # 30-70: overlaps comm 30-50
-        m = t.load(tmp_path, f"r{rank}.json")
+        b = TraceBuilder.bare()
+        b.step(1, 0, step)
+        b.kernel("ncclKernel_AllReduce_RING", 10, 40, launch_ts=1, stream=20)  # 10-50
+        b.kernel("gemm", 30, 40, launch_ts=2)  # 30-70: overlaps comm 30-50
+        m = b.load(tmp_path, f"r{rank}.json")
         m.rank = rank
         models.append(m)
     d = distributed_summary(models)

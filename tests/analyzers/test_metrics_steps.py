@@ -8,17 +8,17 @@ import pytest
 
 from analyzers.loader import load_trace
 from analyzers.steps import step_table
-from tests.analyzers.synth_trace import SynthTrace
 from tests.conftest import reference_path
+from trace_builder import TraceBuilder
 
 
 def test_step_stretched_to_gpu_work_and_next_starts_after(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.step(1, 0, 100)
-    t.gpu("k1", 50, 80, launch_ts=10)  # ends at 130, after the host step
-    t.step(2, 100, 100)
-    t.gpu("k2", 150, 20, launch_ts=110)
-    st = step_table(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.step(1, 0, 100)
+    b.kernel("k1", 50, 80, launch_ts=10)  # ends at 130, after the host step
+    b.step(2, 100, 100)
+    b.kernel("k2", 150, 20, launch_ts=110)
+    st = step_table(b.load(tmp_path))
     assert st.number.tolist() == [1, 2]
     assert st.host_start_ns.tolist() == [0, 100_000] and st.host_end_ns.tolist() == [100_000, 200_000]
     assert st.start_ns.tolist() == [0, 130_000]  # start = max(previous end, host start)
@@ -29,61 +29,61 @@ def test_step_stretched_to_gpu_work_and_next_starts_after(tmp_path: Path) -> Non
 
 
 def test_launch_straddling_step_end_is_not_counted(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.step(1, 0, 100)
-    t.gpu("k1", 20, 10, launch_ts=10)
-    t.gpu("late", 300, 50, launch_ts=99, launch_dur=5)  # launch call crosses the step end
-    t.step(2, 110, 100)
-    t.gpu("k2", 150, 20, launch_ts=120)
-    st = step_table(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.step(1, 0, 100)
+    b.kernel("k1", 20, 10, launch_ts=10)
+    b.kernel("late", 300, 50, launch_ts=99, launch_dur=5)  # launch call crosses the step end
+    b.step(2, 110, 100)
+    b.kernel("k2", 150, 20, launch_ts=120)
+    st = step_table(b.load(tmp_path))
     assert st.end_ns.tolist()[0] == 100_000  # 'late' did not stretch step 1
     assert st.gpu_ops.tolist() == [1, 1]
 
 
 def test_trailing_steps_without_gpu_work_dropped(tmp_path: Path) -> None:
-    t = SynthTrace()
+    b = TraceBuilder.bare()
     for i in range(3):
-        t.step(i, i * 100, 90)
-        t.gpu(f"k{i}", i * 100 + 20, 10, launch_ts=i * 100 + 5)
-    t.step(3, 300, 90)
-    t.step(4, 400, 90)
-    st = step_table(t.load(tmp_path))
+        b.step(i, i * 100, 90)
+        b.kernel(f"k{i}", i * 100 + 20, 10, launch_ts=i * 100 + 5)
+    b.step(3, 300, 90)
+    b.step(4, 400, 90)
+    st = step_table(b.load(tmp_path))
     assert st.number.tolist() == [0, 1, 2] and st.dropped == 2
 
 
 def test_incomplete_last_step_dropped(tmp_path: Path) -> None:
-    t = SynthTrace()
+    b = TraceBuilder.bare()
     for i in range(3):
-        t.step(i, i * 100, 90)
+        b.step(i, i * 100, 90)
         n = 10 if i < 2 else 7  # 7 < 0.8 * 10
         for j in range(n):
-            t.gpu("k", i * 100 + 20 + j * 2, 1, launch_ts=i * 100 + 5 + j)
-    st = step_table(t.load(tmp_path))
+            b.kernel("k", i * 100 + 20 + j * 2, 1, launch_ts=i * 100 + 5 + j)
+    st = step_table(b.load(tmp_path))
     assert st.number.tolist() == [0, 1] and st.dropped == 1
     # exactly 0.8x is kept
-    t2 = SynthTrace()
+    b2 = TraceBuilder.bare()
     for i in range(2):
-        t2.step(i, i * 100, 90)
+        b2.step(i, i * 100, 90)
         for j in range(10 if i == 0 else 8):
-            t2.gpu("k", i * 100 + 20 + j * 2, 1, launch_ts=i * 100 + 5 + j)
-    assert step_table(t2.load(tmp_path, "b.json")).count == 2
+            b2.kernel("k", i * 100 + 20 + j * 2, 1, launch_ts=i * 100 + 5 + j)
+    assert step_table(b2.load(tmp_path, "b.json")).count == 2
 
 
 def test_no_steps_is_one_step_over_the_trace(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.host("aten::mm", 10, 30)
-    t.gpu("k", 20, 50, launch_ts=15)
-    st = step_table(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.cpu_op("aten::mm", 10, 30)
+    b.kernel("k", 20, 50, launch_ts=15)
+    st = step_table(b.load(tmp_path))
     assert st.count == 1 and not st.from_profiler_steps
     assert st.start_ns.tolist() == [0] and st.end_ns.tolist() == [60_000]
 
 
 def test_cpu_only_keeps_host_ranges_and_does_not_drop(tmp_path: Path) -> None:
-    t = SynthTrace()
-    t.step(1, 0, 50)
-    t.host("aten::mm", 5, 30)
-    t.step(2, 60, 10)  # short, no GPU: kept on CPU-only traces
-    st = step_table(t.load(tmp_path))
+    b = TraceBuilder.bare()
+    b.step(1, 0, 50)
+    b.cpu_op("aten::mm", 5, 30)
+    b.step(2, 60, 10)  # short, no GPU: kept on CPU-only traces
+    st = step_table(b.load(tmp_path))
     assert st.number.tolist() == [1, 2]
     assert st.start_ns.tolist() == [0, 60_000] and st.end_ns.tolist() == [50_000, 70_000]
 
@@ -149,25 +149,25 @@ def test_steps_match_slow_reference_on_random_traces(tmp_path: Path, seed: int) 
     import random
 
     rnd = random.Random(seed)
-    t = SynthTrace()
+    b = TraceBuilder.bare()
     host, launches, other = [], [], []
     pos = 0
     for i in range(rnd.randint(1, 5)):
         dur = rnd.randint(50, 200)
-        t.step(i, pos, dur)
+        b.step(i, pos, dur)
         host.append((pos * 1000, (pos + dur) * 1000))
         for _ in range(rnd.randint(0, 6)):
             ls = pos + rnd.randint(0, dur)
             ld = rnd.randint(1, 8)
             gs = ls + rnd.randint(1, 150)
             gd = rnd.randint(1, 60)
-            t.gpu("k", gs, gd, launch_ts=ls, launch_dur=ld, stream=rnd.choice([7, 8, 9]))
+            b.kernel("k", gs, gd, launch_ts=ls, launch_dur=ld, stream=rnd.choice([7, 8, 9]))
             launches.append((ls * 1000, (ls + ld) * 1000, gs * 1000, (gs + gd) * 1000))
         pos += dur + rnd.randint(0, 30)
     if rnd.random() < 0.5:
-        t.gpu("orphan", rnd.randint(0, 40), 3, stream=11)  # no launch: may set the first step's start
-        other.append((t.events[-1]["ts"] * 1000, (t.events[-1]["ts"] + 3) * 1000))
-    st = step_table(t.load(tmp_path))
+        orphan = b.kernel("orphan", rnd.randint(0, 40), 3, stream=11, launch=False)  # may set the first step's start
+        other.append((orphan["ts"] * 1000, (orphan["ts"] + 3) * 1000))
+    st = step_table(b.load(tmp_path))
     ref = _slow_steps(host, launches, other)
     assert list(zip(st.start_ns.tolist(), st.end_ns.tolist())) == ref
 

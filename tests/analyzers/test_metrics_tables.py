@@ -8,22 +8,22 @@ import pytest
 from analyzers.kernel_table import kernel_table
 from analyzers.loader import load_trace
 from analyzers.op_table import op_table
-from tests.analyzers.synth_trace import SynthTrace
 from tests.conftest import reference_path
+from trace_builder import TraceBuilder
 
 
-def _trace() -> SynthTrace:
-    t = SynthTrace()
-    t.step(1, 0, 200)
+def _trace() -> TraceBuilder:
+    b = TraceBuilder.bare()
+    b.step(1, 0, 200)
     for base, shape in ((0, [[4, 8], [8, 8]]), (100, [[16, 8], [8, 8]])):
-        outer = t.host("aten::linear", base + 10, 50, **{"Input Dims": shape, "Input type": ["float", "float"]})
-        inner = t.host("aten::addmm", base + 15, 30, **{"Input Dims": shape, "Input type": ["float", "float"]})
+        outer = b.cpu_op("aten::linear", base + 10, 50, args={"Input Dims": shape, "Input type": ["float", "float"]})
+        inner = b.cpu_op("aten::addmm", base + 15, 30, args={"Input Dims": shape, "Input type": ["float", "float"]})
         ext = inner["args"]["External id"]
-        t.gpu("gemm", base + 30, 40, launch_ts=base + 20, launch_dur=5, ext=ext, grid=[4, 2, 1],
-              block=[128, 1, 1], **{"registers per thread": 64, "shared memory": 1024, "blocks per SM": 0.1,
-                                    "est. achieved occupancy %": 25})
-        t.gpu("bias", base + 75, 10, launch_ts=base + 50, launch_dur=2, ext=outer["args"]["External id"])
-    return t
+        b.kernel("gemm", base + 30, 40, launch_ts=base + 20, launch_dur=5, ext=ext, grid=(4, 2, 1),
+                 block=(128, 1, 1), blocks_per_sm=0.1, occupancy=25,
+                 args={"registers per thread": 64, "shared memory": 1024})
+        b.kernel("bias", base + 75, 10, launch_ts=base + 50, launch_dur=2, ext=outer["args"]["External id"])
+    return b
 
 
 def test_op_table_self_and_total_times(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ import pytest
 from analyzers.breakdown import CATEGORIES
 from analyzers.loader import load_traces
 from analyzers.report import build_report, format_text
-from tests.analyzers.synth_trace import V100, SynthTrace
 from tests.conftest import reference_path
+from trace_builder import V100, TraceBuilder
 
 KEYS = {"source", "devices", "steps", "breakdown_ms", "gpus", "findings", "top_ops", "top_kernels", "idle",
         "memory", "warnings"}
@@ -95,10 +95,10 @@ def test_no_models() -> None:
 
 
 def test_no_steps_gpu_trace(tmp_path: Path) -> None:
-    t = SynthTrace(V100)
-    t.host("aten::mm", 0, 20)
-    t.gpu("volta_sgemm_128x64_nn", 10, 50, launch_ts=5, **{"blocks per SM": 0.5, "est. achieved occupancy %": 30})
-    report = _strict_json(build_report(load_traces(t.write(tmp_path / "t.json")), "t.json"))
+    b = TraceBuilder.bare(gpu=True, **V100)
+    b.cpu_op("aten::mm", 0, 20)
+    b.kernel("volta_sgemm_128x64_nn", 10, 50, launch_ts=5, blocks_per_sm=0.5, occupancy=30)
+    report = _strict_json(build_report(load_traces(b.write(tmp_path / "t.json")), "t.json"))
     assert report["steps"]["count"] == 1 and report["steps"]["from_profiler_steps"] is False
     assert report["gpus"][0]["utilization_pct"] == pytest.approx(100 * 50 / 60)
     text = format_text(report)
@@ -107,11 +107,11 @@ def test_no_steps_gpu_trace(tmp_path: Path) -> None:
 
 
 def test_cpu_only_synthetic_with_steps(tmp_path: Path) -> None:
-    t = SynthTrace()
+    b = TraceBuilder.bare()
     for i in range(3):
-        t.step(i, i * 100, 90)
-        t.host("aten::addmm", i * 100 + 10, 50)
-    report = _strict_json(build_report(load_traces(t.write(tmp_path / "c.json")), "c.json"))
+        b.step(i, i * 100, 90)
+        b.cpu_op("aten::addmm", i * 100 + 10, 50)
+    report = _strict_json(build_report(load_traces(b.write(tmp_path / "c.json")), "c.json"))
     assert report["steps"]["count"] == 3
     assert report["breakdown_ms"]["cpu_exec"] == pytest.approx(0.05)
     assert report["top_ops"][0]["name"] == "aten::addmm"
