@@ -1,7 +1,8 @@
 """Re-record the sample bundles in this folder from the built-in workloads.
 
-Usage (from the repository root): python sample_traces/record.py [NAME ...]
+Usage (from the repository root): python sample_traces/record.py [--device cuda] [NAME ...]
 Each sample is recorded into a temporary folder, then replaces the old one.
+With ``--device cuda`` the bundles are named ``NAME_gpu`` and sit beside the CPU ones.
 Small windows (1 warm-up, 2 profiled, 10 timed steps) keep each bundle small.
 """
 from __future__ import annotations
@@ -28,14 +29,15 @@ SAMPLES: dict[str, tuple[str, dict[str, object]]] = {
 STEPS = {"warmup_steps": 3, "profile_steps": 2, "timed_steps": 10}
 
 
-def record(name: str) -> str:
-    """Record one sample bundle and put it at sample_traces/NAME; return its path."""
+def record(name: str, device: str = "cpu") -> str:
+    """Record one sample bundle and put it at sample_traces/NAME (NAME_gpu on CUDA); return its path."""
     workload, settings = SAMPLES[name]
+    folder = name if device == "cpu" else f"{name}_gpu"
     with tempfile.TemporaryDirectory(prefix="torchscope-samples-") as tmp:
-        result = run_workload(workload, settings, tmp, timeout_s=300, name=name, device="cpu", **STEPS)
+        result = run_workload(workload, settings, tmp, timeout_s=300, name=folder, device=device, **STEPS)
         if result.status != "ok":
             raise SystemExit(f"{name}: {result.status}: {result.error}")
-        target = os.path.join(HERE, name)
+        target = os.path.join(HERE, folder)
         if os.path.exists(target):
             shutil.rmtree(target)
         shutil.move(result.bundle_path, target)
@@ -46,13 +48,16 @@ def record(name: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    device = "cpu"
+    if argv[:1] == ["--device"] and len(argv) > 1:
+        device, argv = argv[1], argv[2:]
     names = argv or list(SAMPLES)
     unknown = [n for n in names if n not in SAMPLES]
     if unknown:
         print(f"unknown sample(s): {', '.join(unknown)}; known: {', '.join(SAMPLES)}", file=sys.stderr)
         return 2
     for name in names:
-        record(name)
+        record(name, device)
     return 0
 
 
