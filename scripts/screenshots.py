@@ -21,9 +21,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-REF = os.path.join(os.path.dirname(ROOT), "shared", "reference_traces")
-if not os.path.isdir(REF):
-    REF = "/work/shared/reference_traces"
+REF = os.path.join(os.path.dirname(ROOT), "shared", "reference_traces")  # absent: samples are used
 OUT = os.path.join(ROOT, "docs", "screenshots")
 
 

@@ -23,10 +23,9 @@ from profiler_gui.settings import Settings  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[2]
-REF = ROOT.parent / "shared" / "reference_traces"
-if not REF.is_dir():
-    REF = Path("/work/shared/reference_traces")
+from tests.conftest import REFERENCE_DIR as REF  # noqa: E402
+from tests.conftest import REPO as ROOT  # noqa: E402
+
 SAMPLES = ROOT / "sample_traces"
 RESNET0 = REF / "tb_resnet50_num_workers_0.pt.trace.json.gz"
 RESNET4 = REF / "tb_resnet50_num_workers_4.pt.trace.json.gz"

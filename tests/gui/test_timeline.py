@@ -19,7 +19,7 @@ from profiler_gui.timeline.data import frame_rects  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
-REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference_traces"
+from tests.conftest import REFERENCE_DIR as REF  # noqa: E402
 RESNET = REF / "tb_resnet50_num_workers_0.pt.trace.json.gz"
 needs_ref = pytest.mark.skipif(not RESNET.exists(), reason=f"reference traces not found at {REF}")
 
