@@ -15,6 +15,7 @@ import numpy as np
 from .breakdown import CATEGORIES, mean_breakdown_ms, step_breakdown
 from .findings import json_safe
 from .gpu_metrics import gpu_metrics
+from .knobs import format_assignment
 from .steps import step_table
 from .trace_model import TraceModel
 
@@ -174,6 +175,7 @@ def build_report(models: list[TraceModel], path: str, findings: list | None = No
             "events": n_events, "slices": n_slices, "ranks": len(models),
             "span_ms": summary["span_ms"], "vendor": main.vendor,
             "kernels": int(sum(m.summary()["kernels"] for m in models)),
+            "workload": (main.run_info or {}).get("workload"),
         },
         "devices": [d for m in models for d in _devices(m)],
         "steps": steps,
@@ -343,6 +345,12 @@ def format_text(report: dict[str, Any]) -> str:
             if f.get("fix"):
                 knob = f" (knob {f['knob']}={f.get('knob_value')})" if f.get("knob") else ""
                 out.append(f"     fix: {f['fix']}{knob}")
+        workload = report["source"].get("workload")
+        fixable = [f for f in findings if f.get("knob")]
+        if workload and fixable:
+            out.append("")
+            out.append(f"Measure the top fix (A/B, interleaved, 95 % CI): torchscope ab {workload} "
+                       f"--fix {format_assignment(fixable[0]['knob'], fixable[0].get('knob_value'))}")
     else:
         out.append("Findings: none")
     warns = report.get("warnings", [])

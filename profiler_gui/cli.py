@@ -105,6 +105,9 @@ def _default_sample() -> str | None:
     root = Path(__file__).resolve().parent.parent / "sample_traces"
     if not root.is_dir():
         return None
+    preferred = root / "slow_loader_workers0"  # shows a real bottleneck and its fix
+    if (preferred / "run.json").is_file():
+        return str(preferred)
     bundles = sorted(p.parent for p in root.glob("*/run.json"))
     return str(bundles[0]) if bundles else None
 
