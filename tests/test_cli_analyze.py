@@ -61,3 +61,21 @@ def test_cpu_only_report_says_so() -> None:
     assert report["gpus"] == [] and report["devices"] == []
     text = _cli("analyze", str(reference_path("hta_cpu_only.pt.trace.json.gz"))).stdout
     assert "cpu-only" in text.lower() or "no gpu" in text.lower()
+
+
+def test_main_job_without_display_prints_the_sample_report() -> None:
+    """`torchscope` with no display (the README's main job on a server) falls back to the text report."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "profiler_gui.cli"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "no display" in proc.stderr
+    assert "[DL1]" in proc.stdout and "torchscope ab slow_loader --fix num_workers=2" in proc.stdout
+
+
+def test_unknown_knob_is_a_one_line_error() -> None:
+    proc = _cli("ab", "slow_loader", "--fix", "warp_speed=9")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "warp_speed" in proc.stderr
