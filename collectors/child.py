@@ -17,6 +17,7 @@ import traceback
 from typing import Any
 
 from collectors import bundle as bundle_mod
+from collectors.knob_checks import refuse_for_device
 from collectors.progress import ProgressWriter
 from collectors.workload_ref import WorkloadRef
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace, rec: dict[str, Any], emit: ProgressWriter) -> 
     rec["settings"] = settings
     rec["env"] = collect_env(device)
     _write(args.bundle, rec)
-    knob_apply.refuse_for_device(settings, device)
+    refuse_for_device(settings, device)
     knob_apply.apply_process_knobs(settings, device)
     ref = WorkloadRef(args.ref_text, args.ref_kind, args.ref_target, args.ref_func, args.ref_name)
     workload_args = json.loads(args.workload_args)

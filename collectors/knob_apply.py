@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from collectors.errors import KnobRefused
-from collectors.knob_checks import non_default, refuse_for_device  # noqa: F401 (re-exported)
+from collectors.knob_checks import non_default
 from collectors.workload_api import Workload
 
 LOADER_KNOBS = ("num_workers", "pin_memory", "persistent_workers", "prefetch_factor")
@@ -26,7 +26,6 @@ TRAIN_ONLY = ("optimizer_impl", "zero_grad_to_none")
 INFER_ONLY = ("dynamic_quant", "inference_mode")
 
 
-_non_default = non_default
 
 
 def refuse_for_workload(settings: Mapping[str, Any], wl: Workload) -> None:
@@ -37,15 +36,15 @@ def refuse_for_workload(settings: Mapping[str, Any], wl: Workload) -> None:
             raise KnobRefused(f"knob {name} needs a Dataset/DataLoader; this workload feeds fixed inputs")
     workers = settings.get("num_workers", _loader_attr(wl, "num_workers", 0))
     for name in ("persistent_workers", "prefetch_factor"):
-        if _non_default(settings, name) and workers == 0:
+        if non_default(settings, name) and workers == 0:
             raise KnobRefused(f"knob {name} needs num_workers > 0 (set num_workers too)")
     if wl.kind == "infer":
         for name in TRAIN_ONLY:
-            if _non_default(settings, name):
+            if non_default(settings, name):
                 raise KnobRefused(f"knob {name} applies to training; this is an inference workload")
     else:
         for name in INFER_ONLY:
-            if _non_default(settings, name):
+            if non_default(settings, name):
                 raise KnobRefused(f"knob {name} applies to inference; this is a training workload")
     if "batch_size" in settings and not has_data:
         lead = _leading_dim(wl.inputs)

@@ -20,7 +20,6 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from collectors.harness import LoopConfig, LoopResult, export_trace, profiler_activities
-from collectors.knob_checks import SCRIPT_KNOBS, refuse_for_script  # noqa: F401 (re-exported)
 from collectors.progress import Emit
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from .analysis import Analysis, Cancelled, load_and_analyze
+from .analysis import Analysis, Cancelled
 
 
 

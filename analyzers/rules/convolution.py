@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..categories import Kind
 from ..findings import Finding
 from .context import ModelFacts, is_conv_name, pct, severity_for
 from .precision import eligible

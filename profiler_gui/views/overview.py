@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QScrollArea, QSiz
 
 from .. import theme as theme_mod
 from ..analysis import Analysis, step_count, timed_steps_ms
-from .common import fmt_ms, fmt_num, note_label
+from .common import fmt_ms, fmt_num
 
 
 def _kv_html(rows: list[tuple[str, str]]) -> str:

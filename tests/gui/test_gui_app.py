@@ -13,7 +13,6 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent, QGuiApplication  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
 
 from analyzers.categories import Kind  # noqa: E402
 from analyzers.loader import load_traces  # noqa: E402
@@ -43,23 +42,6 @@ def reference_files() -> list[Path]:
         return []
     files = sorted(p for p in REF.glob("*.json.gz"))
     return files + [p for p in (REF / "hta_two_ranks", REF / "hta_compare") if p.is_dir()]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-
-
-@pytest.fixture
-def win(qtbot, settings: Settings) -> MainWindow:
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    yield w
-    if w.task is not None:
-        w.task.cancel()
-        w.task.wait(30)
 
 
 def wait_task(qtbot, win: MainWindow, start, timeout_ms: int = 60_000) -> str:

@@ -1,17 +1,13 @@
 """Multi-rank traces in the window: the rank selector and the distributed summary on the Overview."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings  # noqa: E402
 
-from profiler_gui.main_window import MainWindow  # noqa: E402
-from profiler_gui.settings import Settings  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -20,18 +16,6 @@ from tests.conftest import REPO as ROOT  # noqa: E402
 
 TWO_RANKS = REF / "hta_two_ranks"
 SAMPLE = ROOT / "sample_traces" / "slow_loader_workers0"
-
-
-@pytest.fixture
-def win(qtbot, tmp_path):
-    w = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    yield w
-    if w.task is not None:
-        w.task.cancel()
-        w.task.wait(30)
 
 
 def run(qtbot, win, start, timeout_ms=60_000) -> str:
