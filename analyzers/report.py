@@ -261,8 +261,9 @@ def format_text(report: dict[str, Any]) -> str:
         total = steps.get("mean_ms") or 0.0
         out.append("")
         out.append("Step time breakdown (mean per step)")
+        gpu_only = ("kernel", "memcpy", "memset", "runtime")  # always zero without a GPU: not shown then
         rows = [[_LABELS.get(k, k), _fmt(v, 3), _fmt(100.0 * v / total if total else None, 1, " %")]
-                for k, v in bd.items()]
+                for k, v in bd.items() if report.get("gpus") or k not in gpu_only or v]
         rows.append(["Step", _fmt(total, 3), "100.0 %" if total else "n/a"])
         out += _table(["category", "ms", "% of step"], rows)
     else:
@@ -285,10 +286,13 @@ def format_text(report: dict[str, Any]) -> str:
     if ops:
         out.append("")
         out.append(f"Top {len(ops)} operators")
-        rows = [[_short(o["name"]), str(o["calls"]), _fmt(o["host_total_us"] / 1e3, 3),
-                 _fmt(o["host_self_us"] / 1e3, 3), _fmt(o["device_total_us"] / 1e3, 3),
-                 _fmt(o["device_self_us"] / 1e3, 3)] for o in ops]
-        out += _table(["op", "calls", "host total ms", "host self ms", "device total ms", "device self ms"], rows)
+        header = ["op", "calls", "host total ms", "host self ms"]
+        keys = ["host_total_us", "host_self_us"]
+        if report.get("gpus"):  # device columns only mean something when a GPU ran
+            header += ["device total ms", "device self ms"]
+            keys += ["device_total_us", "device_self_us"]
+        rows = [[_short(o["name"]), str(o["calls"])] + [_fmt(o[k] / 1e3, 3) for k in keys] for o in ops]
+        out += _table(header, rows)
     kernels = report.get("top_kernels", [])
     if kernels:
         out.append("")
