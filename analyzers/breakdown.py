@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import intervals as iv
-from .categories import Kind, is_comm_kernel, is_comm_op, is_dataloader
+from .categories import STEP_PREFIX, Kind, is_comm_kernel, is_comm_op, is_dataloader
 from .steps import StepTable, cached, step_table
 from .trace_model import TraceModel
 
@@ -42,7 +42,7 @@ def category_masks(model: TraceModel) -> dict[str, np.ndarray]:
         host_range &= ~np.asarray(model.tracks.is_device, dtype=bool)[model.track_id]
         comm_op = host_range & name_mask(model, is_comm_op)
         loader = host_range & name_mask(model, is_dataloader)
-        step = name_mask(model, lambda s: s.startswith("ProfilerStep#"))
+        step = name_mask(model, lambda s: s.startswith(STEP_PREFIX))
         return {
             "kernel": (kind == int(Kind.KERNEL)) & ~comm_kernel,
             "memcpy": kind == int(Kind.MEMCPY),

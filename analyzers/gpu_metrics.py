@@ -18,7 +18,7 @@ import numpy as np
 
 from . import intervals as iv
 from .breakdown import name_mask
-from .categories import Kind
+from .categories import DATALOADER_PREFIXES, STEP_PREFIX, Kind
 from .steps import StepTable, cached, launch_pairs, step_table
 from .trace_model import TraceModel
 
@@ -45,7 +45,7 @@ _LOW_PRECISION = ("half", "bfloat16", "float16", "bf16", "fp16", "float8", "int8
 
 def is_tc_eligible_op(name: str) -> bool:
     """Conv / matmul / mm / addmm / bmm / linear / baddbmm / RNN ops and their backward ops."""
-    return bool(_TC_OP_RE.search(name)) and not name.startswith(("enumerate(", "ProfilerStep#"))
+    return bool(_TC_OP_RE.search(name)) and not name.startswith((*DATALOADER_PREFIXES, STEP_PREFIX))
 
 
 def is_tc_kernel_name(name: str) -> bool:

@@ -52,6 +52,7 @@ class MemoryPeak:
     peak_reserved_bytes: int | None
     live: list[LiveAllocation] = field(default_factory=list)
     live_count: int = 0
+    addresses_known: bool = True  # False: frees cannot be paired, 'live' = largest allocations before the peak
 
     def to_dict(self, max_live: int = 20) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class MemoryPeak:
             "peak_allocated_mib": self.peak_allocated_bytes / _MIB, "peak_time_ms": self.peak_time_ns / 1e6,
             "peak_reserved_mib": None if self.peak_reserved_bytes is None else self.peak_reserved_bytes / _MIB,
             "live_count": self.live_count,
+            "addresses_known": self.addresses_known,
             "live": [{"addr": a.addr, "mib": a.bytes / _MIB, "alloc_ms": a.alloc_ns / 1e6, "op": a.op}
                      for a in self.live[:max_live]],
         }
@@ -103,18 +105,22 @@ def memory_peaks(model: TraceModel, max_live: int = 20) -> list[MemoryPeak]:
         sel = np.flatnonzero((mem.device_type == s.device_type) & (mem.device_id == s.device_id))
         pos_peak = sel[i]
         nbytes, addr = mem.bytes[sel], mem.addr[sel]
-        order = np.lexsort((np.arange(len(sel)), addr))
-        a_s, b_s, idx_s = addr[order], nbytes[order], sel[order]
-        is_alloc = b_s > 0
-        nxt_same = np.r_[a_s[1:] == a_s[:-1], False]
-        nxt_idx = np.r_[idx_s[1:], -1]
-        freed_after = nxt_same & (nxt_idx > pos_peak)
-        alive = is_alloc & (idx_s <= pos_peak) & (~nxt_same | freed_after)
-        live_pos = idx_s[alive]
+        addresses_known = len(np.unique(addr[: i + 1])) > 1  # old traces record no addresses (all 0)
+        if addresses_known:
+            order = np.lexsort((np.arange(len(sel)), addr))
+            a_s, b_s, idx_s = addr[order], nbytes[order], sel[order]
+            is_alloc = b_s > 0
+            nxt_same = np.r_[a_s[1:] == a_s[:-1], False]
+            nxt_idx = np.r_[idx_s[1:], -1]
+            freed_after = nxt_same & (nxt_idx > pos_peak)
+            alive = is_alloc & (idx_s <= pos_peak) & (~nxt_same | freed_after)
+            live_pos = idx_s[alive]
+        else:  # frees cannot be paired with allocations: the allocations made up to the peak
+            live_pos = sel[: i + 1][nbytes[: i + 1] > 0]
         live_pos = live_pos[np.argsort(-mem.bytes[live_pos], kind="stable")]
         live = [LiveAllocation(int(mem.addr[p]), int(mem.bytes[p]), int(mem.ts_ns[p]),
                                _enclosing_op(model, int(mem.ts_ns[p]))) for p in live_pos[:max_live]]
         out.append(MemoryPeak(s.device_type, s.device_id, s.label, int(s.allocated_bytes[i]), t_peak,
                               None if s.reserved_bytes is None else int(s.reserved_bytes.max()),
-                              live, int(len(live_pos))))
+                              live, int(len(live_pos)), addresses_known))
     return out

@@ -322,7 +322,9 @@ def format_text(report: dict[str, Any]) -> str:
         live = mem.get("live") or []
         if live:
             top = live[0]
-            out.append(f"  {mem.get('live_count')} allocation(s) made inside the trace live at the peak; largest "
+            what = ("made inside the trace live at the peak" if mem.get("addresses_known", True)
+                    else "made up to the peak (addresses not recorded, frees cannot be paired)")
+            out.append(f"  {mem.get('live_count')} allocation(s) {what}; largest "
                        f"{_size(top.get('mib'))} allocated at {_fmt(top.get('alloc_ms'), 3, ' ms')}"
                        + (f" in {top['op']}" if top.get("op") else ""))
     dist = report.get("distributed")

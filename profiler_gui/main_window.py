@@ -409,8 +409,6 @@ class MainWindow(QMainWindow):
             return ""
         if name in a.unavailable:
             return a.unavailable[name]
-        if name in a.fallbacks:
-            return "Computed by the GUI from the trace (the analyzer table is not available)."
         if name == "kernels" and not a.model.has_gpu:
             return "CPU-only trace: no kernels."
         return ""

@@ -2,8 +2,7 @@
 
 The renderer is generic: top-level keys become sections, dicts become
 key/value tables, lists of dicts become tables, findings get their own
-layout.  It only needs JSON-like data, so it also renders the GUI's own
-fallback report when analyzers.report is not available.
+layout.  It only needs JSON-like data.
 """
 from __future__ import annotations
 

@@ -265,8 +265,7 @@ class OverviewView(QWidget):
             return
         vals = steps["step_ms"].to_numpy(dtype=float)
         n = step_count(a.steps_raw, steps)
-        src = " (from ProfilerStep ranges)" if "steps" in a.fallbacks else ""
-        text = (f"{n} profiled steps{src}: median {fmt_ms(float(np.median(vals)))}, "
+        text = (f"{n} profiled steps: median {fmt_ms(float(np.median(vals)))}, "
                 f"min {fmt_ms(float(vals.min()))}, max {fmt_ms(float(vals.max()))}")
         timed = timed_steps_ms(a.model)
         if timed:

@@ -72,7 +72,21 @@ def test_memory_peak_and_live_allocations(tmp_path: Path) -> None:
     assert peak.peak_allocated_bytes == 400 and peak.peak_time_ns == 11_000
     assert sorted((a.addr, a.bytes) for a in peak.live) == [(1, 100), (2, 300)]
     assert {a.addr: a.op for a in peak.live} == {1: "aten::empty", 2: "aten::mm"}
+    assert peak.addresses_known
     assert peak.to_dict()["device_label"] == "GPU 0"
+
+
+def test_memory_peak_without_addresses_lists_allocations_up_to_the_peak(tmp_path: Path) -> None:
+    """Old traces record no addresses (all 0): frees cannot be paired, so say so instead of guessing."""
+    b = TraceBuilder.bare()
+    b.memory(1, 100, addr=0)
+    b.memory(2, 300, addr=0)
+    b.memory(3, -100, addr=0)
+    b.memory(4, 50, addr=0)  # after the peak (400 at t=2)
+    (peak,) = memory_peaks(b.load(tmp_path))
+    assert peak.peak_allocated_bytes == 400 and not peak.addresses_known
+    assert [a.bytes for a in peak.live] == [300, 100] and peak.live_count == 2
+    assert peak.to_dict()["addresses_known"] is False
 
 
 def test_memory_uses_total_allocated_when_present(tmp_path: Path) -> None:
