@@ -7,14 +7,12 @@ step is ``|C_k & step| - |C_(k-1) & step|``; Other is the step minus ``|C_all & 
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import pandas as pd
 
 from . import intervals as iv
 from .categories import STEP_PREFIX, Kind, is_comm_kernel, is_comm_op, is_dataloader
-from .steps import StepTable, cached, step_table
+from .steps import StepTable, step_table
 from .trace_model import TraceModel
 
 #: categories in priority order (the last, 'other', is the remainder)
@@ -23,61 +21,51 @@ CATEGORIES: tuple[str, ...] = ("kernel", "memcpy", "memset", "communication", "r
 COLUMNS: list[str] = [f"{c}_ms" for c in CATEGORIES] + ["step_ms"]
 
 
-def name_mask(model: TraceModel, predicate: Callable[[str], bool]) -> np.ndarray:
-    """Boolean per slice: ``predicate(name)``, evaluated once per distinct string."""
-    if not len(model):
-        return np.zeros(0, dtype=bool)
-    lut = np.fromiter((predicate(s) for s in model.strings), dtype=bool, count=len(model.strings))
-    return lut[model.name_id]
-
-
 def category_masks(model: TraceModel) -> dict[str, np.ndarray]:
-    """Slice masks of the seven active categories (cached on the model)."""
-    def compute() -> dict[str, np.ndarray]:
-        kind = model.kind
-        comm_kernel = name_mask(model, is_comm_kernel) & (kind == int(Kind.KERNEL))
-        # ops and annotations on host threads; Python stack frames (with_stack) are not ops and would swallow
-        # 'Other' (the plugin left them out too); GPU-side copies of annotations are not CPU work
-        host_range = np.isin(kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION)])
-        host_range &= ~np.asarray(model.tracks.is_device, dtype=bool)[model.track_id]
-        comm_op = host_range & name_mask(model, is_comm_op)
-        loader = host_range & name_mask(model, is_dataloader)
-        step = name_mask(model, lambda s: s.startswith(STEP_PREFIX))
-        return {
-            "kernel": (kind == int(Kind.KERNEL)) & ~comm_kernel,
-            "memcpy": kind == int(Kind.MEMCPY),
-            "memset": kind == int(Kind.MEMSET),
-            "communication": comm_kernel | comm_op,
-            "runtime": np.isin(kind, [int(Kind.RUNTIME), int(Kind.DRIVER)]),
-            "dataloader": loader & ~comm_op,
-            "cpu_exec": host_range & ~comm_op & ~loader & ~step,
-        }
-    return cached(model, "category_masks", compute)
+    """Slice masks of the seven active categories."""
+    kind = model.kind
+    comm_kernel = model.name_mask(is_comm_kernel) & (kind == int(Kind.KERNEL))
+    # ops and annotations on host threads; Python stack frames (with_stack) are not ops and would swallow
+    # 'Other' (the plugin left them out too); GPU-side copies of annotations are not CPU work
+    host_range = np.isin(kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION)])
+    host_range &= ~np.asarray(model.tracks.is_device, dtype=bool)[model.track_id]
+    comm_op = host_range & model.name_mask(is_comm_op)
+    loader = host_range & model.name_mask(is_dataloader)
+    step = model.name_mask(lambda s: s.startswith(STEP_PREFIX))
+    return {
+        "kernel": (kind == int(Kind.KERNEL)) & ~comm_kernel,
+        "memcpy": kind == int(Kind.MEMCPY),
+        "memset": kind == int(Kind.MEMSET),
+        "communication": comm_kernel | comm_op,
+        "runtime": np.isin(kind, [int(Kind.RUNTIME), int(Kind.DRIVER)]),
+        "dataloader": loader & ~comm_op,
+        "cpu_exec": host_range & ~comm_op & ~loader & ~step,
+    }
 
 
-def cumulative_unions(model: TraceModel) -> list[iv.Intervals]:
-    """``C_k`` for k = 1..7: the union of the k highest-priority categories (cached)."""
-    def compute() -> list[iv.Intervals]:
-        masks = category_masks(model)
-        out: list[iv.Intervals] = []
-        acc = iv.empty()
-        for name in CATEGORIES[:-1]:
-            m = masks[name]
-            cat = iv.union(model.start_ns[m], model.end_ns[m])
-            acc = iv.union(np.concatenate((acc[0], cat[0])), np.concatenate((acc[1], cat[1])))
-            out.append(acc)
-        return out
-    return cached(model, "cumulative_unions", compute)
+def cumulative_unions(model: TraceModel, masks: dict[str, np.ndarray] | None = None) -> list[iv.Intervals]:
+    """``C_k`` for k = 1..7: the union of the k highest-priority categories."""
+    masks = category_masks(model) if masks is None else masks
+    out: list[iv.Intervals] = []
+    acc = iv.empty()
+    for name in CATEGORIES[:-1]:
+        m = masks[name]
+        cat = iv.union(model.start_ns[m], model.end_ns[m])
+        acc = iv.union(np.concatenate((acc[0], cat[0])), np.concatenate((acc[1], cat[1])))
+        out.append(acc)
+    return out
 
 
-def breakdown_in_windows(model: TraceModel, win_start_ns: np.ndarray, win_end_ns: np.ndarray) -> pd.DataFrame:
-    """Breakdown of arbitrary windows (ms columns as :data:`COLUMNS`)."""
+def breakdown_in_windows(model: TraceModel, win_start_ns: np.ndarray, win_end_ns: np.ndarray,
+                         unions: list[iv.Intervals] | None = None) -> pd.DataFrame:
+    """Breakdown of arbitrary windows (ms columns as :data:`COLUMNS`); ``unions`` from :func:`cumulative_unions`."""
     ws = np.asarray(win_start_ns, dtype=np.int64)
     we = np.asarray(win_end_ns, dtype=np.int64)
     total = (we - ws).astype(np.float64)
     prev = np.zeros(len(ws), dtype=np.float64)
     data: dict[str, np.ndarray] = {}
-    for name, acc in zip(CATEGORIES[:-1], cumulative_unions(model)):
+    unions = cumulative_unions(model) if unions is None else unions
+    for name, acc in zip(CATEGORIES[:-1], unions):
         covered = iv.length_in_windows(acc[0], acc[1], ws, we).astype(np.float64)
         data[f"{name}_ms"] = (covered - prev) / 1e6
         prev = covered
@@ -86,10 +74,11 @@ def breakdown_in_windows(model: TraceModel, win_start_ns: np.ndarray, win_end_ns
     return pd.DataFrame(data, columns=COLUMNS)
 
 
-def step_breakdown(model: TraceModel, steps: StepTable | None = None) -> pd.DataFrame:
+def step_breakdown(model: TraceModel, steps: StepTable | None = None,
+                   unions: list[iv.Intervals] | None = None) -> pd.DataFrame:
     """One row per kept step (index: step number); the ms columns add up to ``step_ms``."""
     steps = step_table(model) if steps is None else steps
-    df = breakdown_in_windows(model, steps.start_ns, steps.end_ns)
+    df = breakdown_in_windows(model, steps.start_ns, steps.end_ns, unions)
     number = getattr(steps, "number", None)
     df.index = pd.Index(np.arange(len(df)) if number is None else np.asarray(number), name="step")
     return df

@@ -1,7 +1,9 @@
 """A/B comparison of two traces (or run bundles): step time, breakdown, op/kernel changes, findings.
 
-``compare(a, b)`` returns a JSON-safe dict; ``format_compare_text(d)`` renders
-it for a terminal.  Speedup is ``a_mean / b_mean`` (> 1: B is faster).  Ops and
+``compare(a, b)`` takes two analysis sessions (or model lists) and returns a
+JSON-safe dict; ``format_compare_text(d)`` renders it for a terminal.  Every
+rank is compared (``per_rank``); the headline figures use each side's slowest
+rank, the one a job waits for.  Speedup is ``a_mean / b_mean`` (> 1: B is faster).  Ops and
 kernels are matched by name (and input shapes when both traces recorded them)
 and normalised per step, so traces with different step counts compare.
 When both sides are run bundles with timed (unprofiled) steps, the measured
@@ -19,7 +21,11 @@ import numpy as np
 from .categories import STEP_PREFIX, Kind
 from .findings import Finding, json_safe
 from .stats import bootstrap_speedup_ci
+from .rank_analysis import RankAnalysis
+from .session import AnalysisSession
 from .trace_model import TraceModel
+
+Side = AnalysisSession | Sequence[TraceModel] | TraceModel
 
 TOP_N = 10
 CI_RESAMPLES = 2000
@@ -27,40 +33,33 @@ CI_SEED = 0
 _BREAKDOWN = ("kernel", "memcpy", "memset", "communication", "runtime", "dataloader", "cpu_exec", "other")
 
 
-def _models(x: Sequence[TraceModel] | TraceModel) -> list[TraceModel]:
-    if isinstance(x, TraceModel):
-        return [x]
-    out = list(x)
-    if not out:
+def as_session(x: Side) -> AnalysisSession:
+    """An analysis session for a session, a list of models (one per rank) or one model."""
+    if isinstance(x, AnalysisSession):
+        return x
+    models = [x] if isinstance(x, TraceModel) else list(x)
+    if not models:
         raise ValueError("compare() needs at least one trace model on each side")
-    return out
+    return AnalysisSession(models, models[0].source.path)
 
 
-def _steps(model: TraceModel) -> Any:
-    from .rules.context import ModelFacts
-    return ModelFacts(model).steps
-
-
-def _side(model: TraceModel) -> dict[str, Any]:
-    steps = _steps(model)
-    s = np.asarray(steps.start_ns, np.int64)
-    e = np.asarray(steps.end_ns, np.int64)
-    dur_ms = (e - s) / 1e6
+def _side(ra: RankAnalysis) -> dict[str, Any]:
+    model, steps = ra.model, ra.steps
+    dur_ms = steps.dur_ns / 1e6
+    n = steps.count
     side: dict[str, Any] = {
-        "path": model.source.path,
-        "steps": {"count": int(len(s)), "mean_ms": float(dur_ms.mean()) if len(s) else None,
-                  "median_ms": float(np.median(dur_ms)) if len(s) else None,
-                  "min_ms": float(dur_ms.min()) if len(s) else None, "max_ms": float(dur_ms.max()) if len(s) else None,
-                  "from_profiler_steps": bool(getattr(steps, "from_profiler_steps", True))},
+        "path": model.source.path, "rank": ra.rank,
+        "steps": {"count": n, "mean_ms": float(dur_ms.mean()) if n else None,
+                  "median_ms": float(np.median(dur_ms)) if n else None,
+                  "min_ms": float(dur_ms.min()) if n else None, "max_ms": float(dur_ms.max()) if n else None,
+                  "from_profiler_steps": steps.from_profiler_steps},
         "vendor": model.vendor,
         "settings": model.settings,
     }
-    try:
-        from .breakdown import mean_breakdown_ms, step_breakdown
-        side["breakdown_ms"] = mean_breakdown_ms(step_breakdown(model, steps))
-    except Exception as exc:  # noqa: BLE001 - a broken metric must not hide the comparison
-        side["breakdown_ms"] = {c: None for c in _BREAKDOWN}
-        side["breakdown_error"] = f"{type(exc).__name__}: {exc}"
+    value, err = ra.try_get("mean_breakdown_ms")
+    side["breakdown_ms"] = value if err is None else {c: None for c in _BREAKDOWN}
+    if err is not None:
+        side["breakdown_error"] = err
     timed = (model.run_info or {}).get("timed_steps") or {}
     if timed.get("median_ms") is not None:
         side["timed_steps"] = {"median_ms": timed.get("median_ms"), "mean_ms": timed.get("mean_ms"),
@@ -71,9 +70,9 @@ def _side(model: TraceModel) -> dict[str, Any]:
     return side
 
 
-def _window_rows(model: TraceModel, mask: np.ndarray) -> np.ndarray:
-    steps = _steps(model)
-    if len(steps.start_ns):
+def _window_rows(ra: RankAnalysis, mask: np.ndarray) -> np.ndarray:
+    steps = ra.steps
+    if steps.count:
         lo, hi = int(np.min(steps.start_ns)), int(np.max(steps.end_ns))
         mask = mask & (model.start_ns >= lo) & (model.start_ns < hi)
     return np.flatnonzero(mask)
@@ -84,16 +83,17 @@ def _has_shapes(model: TraceModel, rows: np.ndarray) -> bool:
     return any("Input Dims" in a for a in model.args_many(sample))
 
 
-def _op_times(model: TraceModel, with_shapes: bool) -> dict[str, float]:
+def _op_times(ra: RankAnalysis, with_shapes: bool) -> dict[str, float]:
     """Host inclusive time per op (name, or name + shapes), ms per step, over the step window."""
+    model = ra.model
     mask = np.isin(model.kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION)])
-    rows = _window_rows(model, mask)
+    rows = _window_rows(ra, mask)
     if not len(rows):
         return {}
     step_ids = {i for i, s in enumerate(model.strings) if s.startswith(STEP_PREFIX)}
     if step_ids:
         rows = rows[~np.isin(model.name_id[rows], list(step_ids))]
-    n_steps = max(1, int(len(_steps(model).start_ns)))
+    n_steps = max(1, ra.steps.count)
     dur = model.dur_ns[rows].astype(np.float64)
     if with_shapes:
         args = model.args_many(rows)
@@ -108,11 +108,12 @@ def _op_times(model: TraceModel, with_shapes: bool) -> dict[str, float]:
     return {model.strings[int(i)]: float(v) / n_steps / 1e6 for i, v in zip(ids, sums)}
 
 
-def _kernel_times(model: TraceModel) -> dict[str, float]:
-    rows = _window_rows(model, np.isin(model.kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)]))
+def _kernel_times(ra: RankAnalysis) -> dict[str, float]:
+    model = ra.model
+    rows = _window_rows(ra, np.isin(model.kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)]))
     if not len(rows):
         return {}
-    n_steps = max(1, int(len(_steps(model).start_ns)))
+    n_steps = max(1, ra.steps.count)
     ids, inv = np.unique(model.name_id[rows], return_inverse=True)
     sums = np.bincount(inv, weights=model.dur_ns[rows].astype(np.float64))
     return {model.strings[int(i)]: float(v) / n_steps / 1e6 for i, v in zip(ids, sums)}
@@ -125,13 +126,6 @@ def _changes(a: dict[str, float], b: dict[str, float], kind: str, n: int) -> lis
             for k in names]
     rows.sort(key=lambda r: (-abs(r["delta_ms"]), r["name"]))
     return rows[:n]
-
-
-def _findings(models: list[TraceModel], given: Sequence[Finding] | None) -> list[Finding]:
-    if given is not None:
-        return list(given)
-    from .rules import run_rules
-    return run_rules(models)
 
 
 def _rule_of(f: Any) -> str:
@@ -150,17 +144,8 @@ def _title_of(f: Any) -> str:
     return f.title if hasattr(f, "title") else str(f.get("title", ""))
 
 
-def compare(a: Sequence[TraceModel] | TraceModel, b: Sequence[TraceModel] | TraceModel,
-            findings_a: Sequence[Finding] | None = None, findings_b: Sequence[Finding] | None = None,
-            top_n: int = TOP_N) -> dict[str, Any]:
-    """Compare run A (before) with run B (after).  Uses rank 0 of each side for times."""
-    ma, mb = _models(a), _models(b)
-    A, B = ma[0], mb[0]
-    sa, sb = _side(A), _side(B)
-    out: dict[str, Any] = {"a": sa, "b": sb}
-    am, bm = sa["steps"]["mean_ms"], sb["steps"]["mean_ms"]
-    out["speedup"] = (am / bm) if am and bm else None
-    out["step_delta_ms"] = (bm - am) if am is not None and bm is not None else None
+def _measured(out: dict[str, Any], sa: dict[str, Any], sb: dict[str, Any]) -> None:
+    """Speedup of the unprofiled timed steps of two run bundles, with a seeded bootstrap CI."""
     ta, tb = sa.get("timed_steps"), sb.get("timed_steps")
     if ta and tb and ta.get("median_ms") and tb.get("median_ms"):
         out["measured_speedup"] = ta["median_ms"] / tb["median_ms"]
@@ -170,28 +155,44 @@ def compare(a: Sequence[TraceModel] | TraceModel, b: Sequence[TraceModel] | Trac
     out["measured_ci_low"] = out["measured_ci_high"] = None
     sa_ms, sb_ms = (ta or {}).get("step_ms") or [], (tb or {}).get("step_ms") or []
     if sa_ms and sb_ms:
-        # bootstrap over the unprofiled step times of each side (seeded: the same bundles give the same CI)
         speedup, low, high = bootstrap_speedup_ci(sa_ms, sb_ms, resamples=CI_RESAMPLES, seed=CI_SEED)
         out["measured_speedup"] = speedup
         out["measured_ci_low"], out["measured_ci_high"] = low, high
         out["measured"] = {**(out.get("measured") or {}), "a_median_ms": float(np.median(sa_ms)),
                            "b_median_ms": float(np.median(sb_ms)), "a_count": len(sa_ms), "b_count": len(sb_ms),
                            "ci_level": 0.95, "method": "percentile bootstrap of median_A / median_B over timed steps"}
-    ba, bb = sa.get("breakdown_ms") or {}, sb.get("breakdown_ms") or {}
-    out["breakdown_delta_ms"] = {c: (bb.get(c) - ba.get(c)) if ba.get(c) is not None and bb.get(c) is not None
-                                 else None for c in _BREAKDOWN}
-    # ops and kernels whose per-step time changed most
-    op_a_rows = np.flatnonzero(A.kind == int(Kind.CPU_OP))
-    op_b_rows = np.flatnonzero(B.kind == int(Kind.CPU_OP))
-    with_shapes = bool(len(op_a_rows) and len(op_b_rows) and _has_shapes(A, op_a_rows) and _has_shapes(B, op_b_rows))
+
+
+def _mean_step_ms(ra: RankAnalysis) -> float | None:
+    st = ra.steps
+    return float(st.dur_ns.mean() / 1e6) if st.count else None
+
+
+def per_rank(a: AnalysisSession, b: AnalysisSession) -> list[dict[str, Any]]:
+    """Mean step of every rank on each side and its speedup (a rank missing on one side has None there)."""
+    rows = []
+    for r in sorted(set(a.ranks) | set(b.ranks)):
+        am = _mean_step_ms(a.rank(r)) if r in a.ranks else None
+        bm = _mean_step_ms(b.rank(r)) if r in b.ranks else None
+        rows.append({"rank": r, "a_step_ms": am, "b_step_ms": bm, "speedup": am / bm if am and bm else None})
+    return rows
+
+
+def _changes_of(A: RankAnalysis, B: RankAnalysis, top_n: int) -> tuple[list[dict[str, Any]], str]:
+    """Ops and kernels whose per-step time changed most, matched by name (and shapes when both recorded them)."""
+    op_a_rows = np.flatnonzero(A.model.kind == int(Kind.CPU_OP))
+    op_b_rows = np.flatnonzero(B.model.kind == int(Kind.CPU_OP))
+    with_shapes = bool(len(op_a_rows) and len(op_b_rows) and _has_shapes(A.model, op_a_rows)
+                       and _has_shapes(B.model, op_b_rows))
     ops = _changes(_op_times(A, with_shapes), _op_times(B, with_shapes), "op", top_n)
     kernels = _changes(_kernel_times(A), _kernel_times(B), "kernel", top_n)
-    out["top_changes"] = sorted(ops + kernels, key=lambda r: -abs(r["delta_ms"]))
-    out["matched_by"] = "name+shapes" if with_shapes else "name"
-    # findings: resolved / new / persisting by rule id
-    # informational notes (e.g. CPU1 'no GPU used') are not bottlenecks to resolve
-    fa = [f for f in _findings(ma, findings_a) if _severity_of(f) != "info"]
-    fb = [f for f in _findings(mb, findings_b) if _severity_of(f) != "info"]
+    return sorted(ops + kernels, key=lambda r: -abs(r["delta_ms"])), "name+shapes" if with_shapes else "name"
+
+
+def _findings_delta(out: dict[str, Any], fa: Sequence[Any], fb: Sequence[Any]) -> None:
+    """Resolved / new / persisting rules; informational notes (e.g. CPU1) are not bottlenecks to resolve."""
+    fa = [f for f in fa if _severity_of(f) != "info"]
+    fb = [f for f in fb if _severity_of(f) != "info"]
     ra = {_rule_of(f): f for f in fa}
     rb = {_rule_of(f): f for f in fb}
     out["resolved"] = sorted(set(ra) - set(rb))
@@ -200,11 +201,44 @@ def compare(a: Sequence[TraceModel] | TraceModel, b: Sequence[TraceModel] | Trac
                          for r in sorted(set(ra) & set(rb))]
     out["findings_a"] = [{"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)} for f in fa]
     out["findings_b"] = [{"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)} for f in fb]
+
+
+def compare(a: Side, b: Side, findings_a: Sequence[Finding] | None = None,
+            findings_b: Sequence[Finding] | None = None, top_n: int = TOP_N) -> dict[str, Any]:
+    """Compare run A (before) with run B (after): every rank, headline figures from each side's slowest rank."""
+    sess_a, sess_b = as_session(a), as_session(b)
+    A, B = sess_a.rank(sess_a.slowest_rank), sess_b.rank(sess_b.slowest_rank)
+    sa, sb = _side(A), _side(B)
+    out: dict[str, Any] = {"a": sa, "b": sb, "ranks": {"a": sess_a.ranks, "b": sess_b.ranks},
+                           "slowest_rank": {"a": A.rank, "b": B.rank}, "per_rank": per_rank(sess_a, sess_b)}
+    am, bm = sa["steps"]["mean_ms"], sb["steps"]["mean_ms"]
+    out["speedup"] = (am / bm) if am and bm else None
+    out["step_delta_ms"] = (bm - am) if am is not None and bm is not None else None
+    _measured(out, sa, sb)
+    ba, bb = sa.get("breakdown_ms") or {}, sb.get("breakdown_ms") or {}
+    out["breakdown_delta_ms"] = {c: (bb.get(c) - ba.get(c)) if ba.get(c) is not None and bb.get(c) is not None
+                                 else None for c in _BREAKDOWN}
+    out["top_changes"], out["matched_by"] = _changes_of(A, B, top_n)
+    _findings_delta(out, sess_a.findings() if findings_a is None else findings_a,
+                    sess_b.findings() if findings_b is None else findings_b)
     return json_safe(out)
 
 
 def _ms(v: Any) -> str:
     return "-" if v is None else f"{v:.2f}"
+
+
+def _per_rank_text(d: dict[str, Any]) -> list[str]:
+    rows = d.get("per_rank") or []
+    if len(rows) < 2:
+        return []
+    slow = d.get("slowest_rank") or {}
+    lines = ["", f"Per rank (slowest: A rank {slow.get('a')}, B rank {slow.get('b')}; headline figures use them)",
+             f"  {'rank':>4}{'A ms':>11}{'B ms':>11}{'speedup':>9}"]
+    for r in rows:
+        sp = f"{r['speedup']:.2f}x" if r.get("speedup") else "n/a"
+        lines.append(f"  {r['rank']:>4}{_ms(r.get('a_step_ms')):>11}{_ms(r.get('b_step_ms')):>11}{sp:>9}")
+    return lines
 
 
 def format_compare_text(d: dict[str, Any]) -> str:
@@ -222,6 +256,7 @@ def format_compare_text(d: dict[str, Any]) -> str:
                      f"speedup {d['measured_speedup']:.2f}x"
                      + (f", 95% CI [{d['measured_ci_low']:.2f}, {d['measured_ci_high']:.2f}]"
                         if d.get("measured_ci_low") is not None and d.get("measured_ci_high") is not None else ""))
+    lines += _per_rank_text(d)
     lines += ["", f"{'breakdown (ms/step)':<22}{'A':>10}{'B':>10}{'delta':>10}"]
     ba, bb = a.get("breakdown_ms") or {}, b.get("breakdown_ms") or {}
     for c in _BREAKDOWN:

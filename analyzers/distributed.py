@@ -6,18 +6,17 @@ from typing import Any
 import numpy as np
 
 from . import intervals as iv
-from .breakdown import name_mask
 from .categories import Kind, is_comm_kernel
-from .steps import step_table
+from .steps import StepTable, step_table
 from .trace_model import TraceModel
 
 
-def rank_comm_stats(model: TraceModel) -> dict[str, Any]:
+def rank_comm_stats(model: TraceModel, steps: StepTable | None = None) -> dict[str, Any]:
     """One rank inside its step window: compute / comm kernel time and the overlapped share of comm."""
-    st = step_table(model)
+    st = step_table(model) if steps is None else steps
     lo, hi = st.window_ns
     kern = model.kind == int(Kind.KERNEL)
-    comm = kern & name_mask(model, is_comm_kernel)
+    comm = kern & model.name_mask(is_comm_kernel)
     comp = kern & ~comm
     u_comm = iv.union(*iv.clip(model.start_ns[comm], model.end_ns[comm], lo, hi))
     u_comp = iv.union(*iv.clip(model.start_ns[comp], model.end_ns[comp], lo, hi))
@@ -35,14 +34,13 @@ def rank_comm_stats(model: TraceModel) -> dict[str, Any]:
     }
 
 
-def distributed_summary(models: list[TraceModel]) -> dict[str, Any]:
-    """Per-rank figures (per step) and the slowest rank by mean step time."""
-    per = [rank_comm_stats(m) for m in models]
+def distributed_summary(per: list[dict[str, Any]]) -> dict[str, Any]:
+    """Across ranks, from each rank's :func:`rank_comm_stats` (in rank order): the slowest rank and the skew."""
     times = [(p["step_mean_ms"] if p["step_mean_ms"] is not None else -1.0) for p in per]
     slow = int(np.argmax(times)) if per else None
     fastest = min(t for t in times if t >= 0) if any(t >= 0 for t in times) else None
     return {
-        "ranks": len(models),
+        "ranks": len(per),
         "per_rank": per,
         "slowest_rank": per[slow]["rank"] if slow is not None else None,
         "slowest_step_ms": times[slow] if slow is not None and times[slow] >= 0 else None,

@@ -9,3 +9,13 @@ class TraceLoadError(Exception):
         self.path = str(path)
         self.problem = " ".join(str(problem).split())  # always one line
         super().__init__(f"{self.path}: {self.problem}")
+
+
+class AnalysisError(Exception):
+    """An analysis that failed on this trace (a bug or an odd trace), named, on one line."""
+
+    def __init__(self, analysis: str, cause: BaseException) -> None:
+        self.analysis = analysis
+        text = " ".join(str(cause).split()) or type(cause).__name__
+        self.message = f"{type(cause).__name__}: {text}"[:300]
+        super().__init__(f"{analysis} could not be computed: {self.message}")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
 from .knobs import KNOBS, KnobError
 
-SEVERITIES = ("high", "medium", "low", "info")
+SEVERITIES = ("high", "medium", "low", "info")  # most to least severe
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 MAX_EVIDENCE_ROWS = 200
 MAX_EVIDENCE_RANGES = 200
 
@@ -48,10 +49,10 @@ class Finding:
     given, and never negative.
     """
 
-    rule: str
-    title: str
-    severity: str
-    summary: str
+    rule: str = ""  # filled with the registered rule id by the rule runner
+    title: str = ""  # defaults to the registered rule title
+    severity: str = "info"
+    summary: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
     evidence_ranges: list[tuple[int, int, int | None]] = field(default_factory=list)
     evidence_rows: list[int] = field(default_factory=list)
@@ -108,3 +109,21 @@ class Finding:
             "vendor_specific": self.vendor_specific,
             "rank": self.rank,
         })
+
+
+def rank_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings by estimated gain (largest first), then severity, then rule id: the one order everywhere."""
+    return sorted(findings, key=lambda f: (-f.gain_ms, SEVERITY_RANK[f.severity], f.rule))
+
+
+def severity_for(gain_pct: float, cap: str = "high") -> str:
+    """Severity from the estimated gain as a share of the step (never above ``cap``)."""
+    if gain_pct >= 15.0:
+        sev = "high"
+    elif gain_pct >= 5.0:
+        sev = "medium"
+    elif gain_pct > 0.0:
+        sev = "low"
+    else:
+        sev = "info"
+    return SEVERITIES[max(SEVERITY_RANK[sev], SEVERITY_RANK[cap])]

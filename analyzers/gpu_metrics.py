@@ -10,48 +10,20 @@ and the share of kernel time launched by Tensor-Core-eligible ops.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from . import intervals as iv
-from .breakdown import name_mask
-from .categories import DATALOADER_PREFIXES, STEP_PREFIX, Kind
-from .steps import StepTable, cached, launch_pairs, step_table
+from .categories import Kind
+from .launches import LaunchPairs, launch_of
+from .op_names import is_conv_name, is_tc_eligible_op, is_tc_kernel_name
+from .steps import StepTable, step_table
 from .trace_model import TraceModel
 
-#: kernel-name substrings the TensorBoard plugin took as Tensor Core kernels (torch-tb-profiler tensor_core.py)
-TC_KERNEL_SUBSTRINGS: tuple[str, ...] = (
-    "h884", "s884", "h1688", "s1688", "hmma", "i8816", "16816", "dgrad_1x1_stride_2x2",
-    "first_layer_wgrad_kernel", "conv1x1", "conv2d_c1_k1", "direct_group", "xmma_implicit_gemm",
-    "xmma_sparse_conv", "xmma_warp_specialized_implicit_gemm", "xmma_gemm", "xmma_sparse_gemm", "c1688",
-    # newer cuBLAS / CUTLASS / cuDNN names the plugin missed
-    "tensorop", "_hmma", "wgmma", "gmma", "bf16gemm", "sm80_xmma", "sm90_xmma", "ampere_fp16", "ampere_bf16",
-    "ampere_h", "cutlass_80_tensorop", "cutlass_90_tensorop",
-)
-
-#: ops that can use Tensor Cores (autocast lower-precision list; forward and backward)
-_TC_OP_RE = re.compile(
-    r"(conv|matmul|(^|::|_)mm($|_)|addmm|bmm|baddbmm|addbmm|linear|lstm|gru|rnn|addmv|(^|::)mv$|"
-    r"multi_dot|chain_matmul|prelu|MmBackward|AddmmBackward|BmmBackward|ConvolutionBackward|"
-    r"CudnnConvolution|LinearBackward|MvBackward|_cudnn_rnn|scaled_dot_product|flash_attention|"
-    r"efficient_attention)",
-    re.IGNORECASE,
-)
 _LOW_PRECISION = ("half", "bfloat16", "float16", "bf16", "fp16", "float8", "int8", "qint8", "c10::half")
-
-
-def is_tc_eligible_op(name: str) -> bool:
-    """Conv / matmul / mm / addmm / bmm / linear / baddbmm / RNN ops and their backward ops."""
-    return bool(_TC_OP_RE.search(name)) and not name.startswith((*DATALOADER_PREFIXES, STEP_PREFIX))
-
-
-def is_tc_kernel_name(name: str) -> bool:
-    """The plugin's kernel-name test (plus newer names)."""
-    low = name.lower()
-    return any(p.lower() in low for p in TC_KERNEL_SUBSTRINGS)
+TensorCoreFlags = tuple[np.ndarray, np.ndarray, str]
 
 
 @dataclass
@@ -78,14 +50,6 @@ def _per_track_key(model: TraceModel, rows: np.ndarray, times: np.ndarray) -> np
     return model.track_id[rows].astype(np.int64) * stride + times
 
 
-def _kernel_launch_rows(model: TraceModel, kernels: np.ndarray) -> np.ndarray:
-    """Launching host row of each kernel row (-1 when not linked)."""
-    src, dst = launch_pairs(model)
-    launch_of = np.full(len(model), -1, dtype=np.int64)
-    launch_of[dst] = src
-    return launch_of[kernels]
-
-
 def _under_ops(model: TraceModel, op_mask: np.ndarray, launch_rows: np.ndarray) -> np.ndarray:
     """Whether each launch (host row, -1 = none) happened inside an op of ``op_mask`` on its thread."""
     ops = np.flatnonzero(op_mask)
@@ -99,33 +63,31 @@ def _under_ops(model: TraceModel, op_mask: np.ndarray, launch_rows: np.ndarray) 
     return out
 
 
-def tensor_core_flags(model: TraceModel) -> tuple[np.ndarray, np.ndarray, str]:
+def tensor_core_flags(model: TraceModel, launches: LaunchPairs | None = None) -> TensorCoreFlags:
     """Per kernel row (all kernels, model order): (ran on Tensor Cores, launched by an eligible op, signal)."""
-    def compute() -> tuple[np.ndarray, np.ndarray, str]:
-        kernels = model.rows_of_kind(Kind.KERNEL)
-        host_op = np.isin(model.kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION)])
-        eligible_op = host_op & name_mask(model, is_tc_eligible_op)
-        launch = _kernel_launch_rows(model, kernels)
-        eligible = _under_ops(model, eligible_op, launch)
-        by_name = name_mask(model, is_tc_kernel_name)[kernels]
-        # dtype signal: 'Input type' of the eligible ops (present with record_shapes=True)
-        erows = np.flatnonzero(eligible_op)
-        types = _input_types(model, erows)
-        if not any(types):
-            return by_name, eligible, "kernel-name"
-        low = np.zeros(len(model), dtype=bool)
-        tf32 = bool(model.settings.get("tf32"))
-        cc = _compute_major(model)
-        codes, uniq = _factorize_text(types)
-        low_u = np.array([any(p in t for p in _LOW_PRECISION) for t in uniq], dtype=bool)
-        fp32_u = np.array(["float" in t and "double" not in t for t in uniq], dtype=bool)
-        is_conv = name_mask(model, lambda n: "conv" in n.lower())[erows]
-        fp32_tc = fp32_u[codes] & (cc >= 8) & (tf32 | is_conv)  # cuDNN allows TF32 convolutions by default
-        low[erows] = low_u[codes] | fp32_tc
-        by_dtype = _under_ops(model, eligible_op & low, launch)
-        # a Tensor Core kernel name is direct evidence too (e.g. TF32 'tensorop' kernels under float ops)
-        return by_dtype | by_name, eligible, "dtype"
-    return cached(model, "tensor_core_flags", compute)
+    kernels = model.rows_of_kind(Kind.KERNEL)
+    host_op = np.isin(model.kind, [int(Kind.CPU_OP), int(Kind.USER_ANNOTATION)])
+    eligible_op = host_op & model.name_mask(is_tc_eligible_op)
+    launch = launch_of(model, launches)[kernels]
+    eligible = _under_ops(model, eligible_op, launch)
+    by_name = model.name_mask(is_tc_kernel_name)[kernels]
+    # dtype signal: 'Input type' of the eligible ops (present with record_shapes=True)
+    erows = np.flatnonzero(eligible_op)
+    types = _input_types(model, erows)
+    if not any(types):
+        return by_name, eligible, "kernel-name"
+    low = np.zeros(len(model), dtype=bool)
+    tf32 = bool(model.settings.get("tf32"))
+    cc = _compute_major(model)
+    codes, uniq = _factorize_text(types)
+    low_u = np.array([any(p in t for p in _LOW_PRECISION) for t in uniq], dtype=bool)
+    fp32_u = np.array(["float" in t and "double" not in t for t in uniq], dtype=bool)
+    is_conv = model.name_mask(is_conv_name)[erows]
+    fp32_tc = fp32_u[codes] & (cc >= 8) & (tf32 | is_conv)  # cuDNN allows TF32 convolutions by default
+    low[erows] = low_u[codes] | fp32_tc
+    by_dtype = _under_ops(model, eligible_op & low, launch)
+    # a Tensor Core kernel name is direct evidence too (e.g. TF32 'tensorop' kernels under float ops)
+    return by_dtype | by_name, eligible, "dtype"
 
 
 def _compute_major(model: TraceModel) -> int:
@@ -165,15 +127,18 @@ def _factorize_text(values: list[str]) -> tuple[np.ndarray, list[str]]:
     return codes, list(index)
 
 
-def gpu_metrics(model: TraceModel, steps: StepTable | None = None) -> list[GpuMetrics]:
-    """One :class:`GpuMetrics` per device that ran kernels (empty for CPU-only traces)."""
+def gpu_metrics(model: TraceModel, steps: StepTable | None = None,
+                tc_flags: TensorCoreFlags | None = None) -> list[GpuMetrics]:
+    """One :class:`GpuMetrics` per device that ran kernels (empty for CPU-only traces).
+
+    ``steps`` and ``tc_flags`` (:func:`tensor_core_flags`) are taken when already computed."""
     steps = step_table(model) if steps is None else steps
     kernels = model.rows_of_kind(Kind.KERNEL)
     if not len(kernels) or not len(steps.start_ns):
         return []
     lo, hi = int(np.min(steps.start_ns)), int(np.max(steps.end_ns))
     window = hi - lo
-    tc_flag, eligible, signal = tensor_core_flags(model)
+    tc_flag, eligible, signal = tensor_core_flags(model) if tc_flags is None else tc_flags
     out = []
     devs = model.device[kernels]
     for dev in np.unique(devs[devs >= 0]):

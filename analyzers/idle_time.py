@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import intervals as iv
 from .categories import Kind
-from .steps import cached, launch_pairs
+from .launches import LaunchPairs, launch_of
 from .trace_model import TraceModel
 
 #: gaps shorter than this, with the next op already launched, are kernel-to-kernel wait (HTA default)
@@ -21,36 +22,69 @@ CATEGORY_NAMES = np.array(["host wait", "kernel wait", "other"], dtype=object)
 COLUMNS = ["device", "stream", "gaps", "idle_ms", "host_wait_ms", "kernel_wait_ms", "other_ms"]
 
 
-def gpu_gaps(model: TraceModel, kernel_wait_max_ns: int = KERNEL_WAIT_MAX_NS) -> pd.DataFrame:
+def is_host_wait(model: TraceModel, next_launch_rows: np.ndarray, gap_start_ns: np.ndarray) -> np.ndarray:
+    """The one definition of host wait: the GPU op after a gap was launched after the gap began (the CPU was late).
+
+    ``next_launch_rows``: the launching runtime row of the op after each gap (-1 when unknown: not host wait)."""
+    known = next_launch_rows >= 0
+    launch_start = model.start_ns[np.maximum(next_launch_rows, 0)]
+    return known & (launch_start > gap_start_ns)
+
+
+def device_idle(model: TraceModel, window_ns: tuple[int, int], launch_rows: np.ndarray) -> dict[str, float]:
+    """GPU idle in ``window_ns`` with all streams of a device merged (mean over devices), and its host-wait part.
+
+    Keys ``busy_ns``, ``idle_ns``, ``host_wait_ns``, ``window_ns``; ``launch_rows`` is the per-slice launch row."""
+    lo, hi = window_ns
+    gpu = np.isin(model.kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)])
+    rows = np.flatnonzero(gpu & (model.start_ns >= lo) & (model.start_ns < hi))
+    res = {"busy_ns": 0.0, "idle_ns": 0.0, "host_wait_ns": 0.0, "window_ns": float(hi - lo)}
+    if not len(rows) or hi <= lo:
+        return res
+    devs = model.device[rows]
+    busy = idle = host_wait = 0
+    for d in np.unique(devs):
+        r = rows[devs == d]
+        s = np.clip(model.start_ns[r], lo, hi)
+        ms, me = iv.union(s, np.clip(model.end_ns[r], lo, hi))
+        busy += int((me - ms).sum())
+        gap_start = np.concatenate([[lo], me])
+        gap_len = np.concatenate([ms, [hi]]) - gap_start
+        idle += int(gap_len[gap_len > 0].sum())
+        # the row that opens each busy interval (rows are sorted by start)
+        order = np.argsort(s, kind="stable")
+        first = r[order[np.searchsorted(s[order], ms, side="left")]]
+        hw = is_host_wait(model, launch_rows[first], gap_start[:-1]) & (gap_len[:-1] > 0)
+        host_wait += int(gap_len[:-1][hw].sum())
+    n_dev = len(np.unique(devs))
+    res.update(busy_ns=busy / n_dev, idle_ns=idle / n_dev, host_wait_ns=host_wait / n_dev)
+    return res
+
+
+def gpu_gaps(model: TraceModel, launches: LaunchPairs | None = None,
+             kernel_wait_max_ns: int = KERNEL_WAIT_MAX_NS) -> pd.DataFrame:
     """One row per gap: device, stream, start_ns, end_ns, dur_ns, category ('host wait'/'kernel wait'/'other'),
     code (0/1/2, same order) and next_row (the GPU op after the gap)."""
-    def compute() -> pd.DataFrame:
-        rows = model.rows_of_kind(Kind.KERNEL, Kind.MEMCPY, Kind.MEMSET)
-        if len(rows) < 2:
-            return pd.DataFrame(columns=["device", "stream", "start_ns", "end_ns", "dur_ns", "category", "code",
-                                         "next_row"])
-        track = model.track_id[rows].astype(np.int64)
-        order = np.lexsort((model.start_ns[rows], track))
-        rows, track = rows[order], track[order]
-        end = model.end_ns[rows]
-        # "previous op end" = furthest end so far on the stream (ops can overlap slightly in traces)
-        same = track[1:] == track[:-1]
-        prev_end = _running_max_by_group(end, track)[:-1]
-        nxt = rows[1:]
-        gap_s, gap_e = prev_end, model.start_ns[nxt]
-        keep = same & (gap_e > gap_s)
-        gap_s, gap_e, nxt = gap_s[keep], gap_e[keep], nxt[keep]
-        src, dst = launch_pairs(model)
-        launch_start = np.full(len(model), -1, dtype=np.int64)
-        launch_start[dst] = model.start_ns[src]
-        ls = launch_start[nxt]
-        code = np.where((ls >= 0) & (ls > gap_s), 0, np.where(gap_e - gap_s < kernel_wait_max_ns, 1, 2))
-        return pd.DataFrame({"device": model.device[nxt].astype(np.int64), "stream": model.stream[nxt],
-                             "start_ns": gap_s, "end_ns": gap_e, "dur_ns": gap_e - gap_s,
-                             "category": CATEGORY_NAMES[code], "code": code.astype(np.int8), "next_row": nxt})
-    if kernel_wait_max_ns != KERNEL_WAIT_MAX_NS:
-        return compute()
-    return cached(model, "gpu_gaps", compute)
+    rows = model.rows_of_kind(Kind.KERNEL, Kind.MEMCPY, Kind.MEMSET)
+    if len(rows) < 2:
+        return pd.DataFrame(columns=["device", "stream", "start_ns", "end_ns", "dur_ns", "category", "code",
+                                     "next_row"])
+    track = model.track_id[rows].astype(np.int64)
+    order = np.lexsort((model.start_ns[rows], track))
+    rows, track = rows[order], track[order]
+    end = model.end_ns[rows]
+    # "previous op end" = furthest end so far on the stream (ops can overlap slightly in traces)
+    same = track[1:] == track[:-1]
+    prev_end = _running_max_by_group(end, track)[:-1]
+    nxt = rows[1:]
+    gap_s, gap_e = prev_end, model.start_ns[nxt]
+    keep = same & (gap_e > gap_s)
+    gap_s, gap_e, nxt = gap_s[keep], gap_e[keep], nxt[keep]
+    host_wait = is_host_wait(model, launch_of(model, launches)[nxt], gap_s)
+    code = np.where(host_wait, 0, np.where(gap_e - gap_s < kernel_wait_max_ns, 1, 2))
+    return pd.DataFrame({"device": model.device[nxt].astype(np.int64), "stream": model.stream[nxt],
+                         "start_ns": gap_s, "end_ns": gap_e, "dur_ns": gap_e - gap_s,
+                         "category": CATEGORY_NAMES[code], "code": code.astype(np.int8), "next_row": nxt})
 
 
 def _running_max_by_group(values: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -66,9 +100,9 @@ def _running_max_by_group(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(shifted) - gid * span + values.min()
 
 
-def idle_time(model: TraceModel) -> pd.DataFrame:
-    """Per stream: gap count and idle ms split into host wait / kernel wait / other."""
-    gaps = gpu_gaps(model)
+def idle_time(model: TraceModel, gaps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per stream: gap count and idle ms split into host wait / kernel wait / other (``gaps``: :func:`gpu_gaps`)."""
+    gaps = gpu_gaps(model) if gaps is None else gaps
     if not len(gaps):
         return pd.DataFrame(columns=COLUMNS)
     keys = gaps["device"].to_numpy() * (1 << 40) + gaps["stream"].to_numpy()
@@ -84,9 +118,9 @@ def idle_time(model: TraceModel) -> pd.DataFrame:
     return out[COLUMNS]
 
 
-def idle_time_summary(model: TraceModel) -> dict[str, Any]:
-    """Totals over all streams (ms and shares of idle time); {} without GPU ops."""
-    df = idle_time(model)
+def idle_time_summary(model: TraceModel, table: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Totals over all streams (ms and shares of idle time); {} without GPU ops (``table``: :func:`idle_time`)."""
+    df = idle_time(model) if table is None else table
     if not len(df):
         return {}
     idle = float(df["idle_ms"].sum())

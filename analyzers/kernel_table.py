@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from .categories import Kind
-from .gpu_metrics import tensor_core_flags
+from .gpu_metrics import TensorCoreFlags, tensor_core_flags
 from .trace_model import TraceModel
 
 COLUMNS = ["name", "calls", "total_us", "mean_us", "min_us", "max_us", "share_pct", "grid", "block",
@@ -20,10 +20,11 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray, groups: np.ndarray, 
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
-def kernel_table(model: TraceModel, device: int | None = None) -> pd.DataFrame:
+def kernel_table(model: TraceModel, device: int | None = None,
+                 tc_flags: TensorCoreFlags | None = None) -> pd.DataFrame:
     """One row per kernel name, by total time (desc); blocks_per_sm / occupancy_pct are duration-weighted."""
     rows = model.rows_of_kind(Kind.KERNEL)
-    tc_all, _, _ = tensor_core_flags(model)
+    tc_all, _, _ = tensor_core_flags(model) if tc_flags is None else tc_flags
     if device is not None:
         sel = model.device[rows] == device
         rows, tc_all = rows[sel], tc_all[sel]

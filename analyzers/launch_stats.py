@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .categories import Kind
-from .steps import launch_pairs
+from .launches import LaunchPairs, launch_pairs
 from .trace_model import TraceModel
 
 LONG_DELAY_NS = 100_000  # launch delay over 100 us (HTA default)
@@ -15,9 +15,9 @@ RUNTIME_OUTLIER_NS = 50_000  # launch call over 50 us (HTA default)
 COLUMNS = ["row", "launch_row", "name", "launch_name", "launch_us", "gpu_us", "delay_us"]
 
 
-def launch_table(model: TraceModel) -> pd.DataFrame:
+def launch_table(model: TraceModel, launches: LaunchPairs | None = None) -> pd.DataFrame:
     """One row per kernel with a known launch call."""
-    src, dst = launch_pairs(model)
+    src, dst = launch_pairs(model) if launches is None else launches
     k = model.kind[dst] == int(Kind.KERNEL)
     src, dst = src[k], dst[k]
     table = np.array(model.strings, dtype=object)
@@ -30,10 +30,10 @@ def launch_table(model: TraceModel) -> pd.DataFrame:
     }, columns=COLUMNS)
 
 
-def launch_summary(model: TraceModel, long_delay_ns: int = LONG_DELAY_NS,
+def launch_summary(model: TraceModel, table: pd.DataFrame | None = None, long_delay_ns: int = LONG_DELAY_NS,
                    outlier_ns: int = RUNTIME_OUTLIER_NS) -> dict[str, Any]:
-    """Counts of short kernels (GPU < launch), long launch delays and slow launch calls."""
-    df = launch_table(model)
+    """Counts of short kernels (GPU < launch), long launch delays and slow launch calls (``table``: launch_table)."""
+    df = launch_table(model) if table is None else table
     n = len(df)
     if not n:
         return {"kernels": 0, "short_kernels": 0, "long_delays": 0, "runtime_outliers": 0}

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .categories import STEP_PREFIX, Kind
 from .nesting import nesting_depth
-from .steps import cached, launch_pairs
+from .launches import LaunchPairs, launch_pairs
 from .trace_model import TraceModel
 
 OP_KINDS = (int(Kind.CPU_OP), int(Kind.USER_ANNOTATION))
@@ -56,62 +56,60 @@ def _op_rows(model: TraceModel) -> np.ndarray:
     return rows
 
 
-def op_times(model: TraceModel) -> pd.DataFrame:
-    """Per op slice (index: model row): host self/total ns, device self/total ns (cached)."""
-    def compute() -> pd.DataFrame:
-        ops = _op_rows(model)
-        n = len(ops)
-        src, dst = launch_pairs(model)
-        # host tree over ops and the launching runtime calls together: a launch's parent is its innermost op
-        op_mark = np.zeros(len(model), dtype=bool)
-        op_mark[ops] = True
-        rt_mark = np.zeros(len(model), dtype=bool)
-        rt_mark[src] = True
-        both = np.flatnonzero(op_mark | rt_mark)  # sorted rows
-        par = parent_of(model, both)
-        is_op = op_mark[both]
-        pos_in_ops = np.full(len(both), -1, dtype=np.int64)
-        pos_in_ops[is_op] = np.arange(n)  # ops and both are both sorted by row
-        # parent op of each op (runtime calls never enclose ops)
-        op_parent_both = par[is_op]
-        op_parent = np.where(op_parent_both >= 0, pos_in_ops[np.maximum(op_parent_both, 0)], -1)
-        dur = model.dur_ns[ops].astype(np.int64)
-        child_sum = np.zeros(n, dtype=np.int64)
-        has_p = op_parent >= 0
-        np.add.at(child_sum, op_parent[has_p], dur[has_p])
-        host_self = dur - child_sum
-        # device time of each GPU op -> its launching runtime row -> op (external id first, else enclosure)
-        gpu_dur = model.dur_ns[dst].astype(np.int64)
-        launch_op = np.full(len(dst), -1, dtype=np.int64)
-        ext = model.external_id[src]
-        op_ext = model.external_id[ops]
-        valid = op_ext > 0
-        if valid.any():
-            ve = op_ext[valid]
-            vidx = np.flatnonzero(valid)
-            o = np.argsort(ve, kind="stable")
-            p = np.searchsorted(ve[o], ext)
-            pc = np.minimum(p, len(o) - 1)
-            hit = (ext > 0) & (ve[o][pc] == ext)
-            launch_op[hit] = vidx[o[pc[hit]]]
-        miss = launch_op < 0
-        if miss.any():
-            rt_pos = np.searchsorted(both, src[miss])
-            pr = par[rt_pos]
-            launch_op[miss] = np.where(pr >= 0, pos_in_ops[np.maximum(pr, 0)], -1)
-        dev_self = np.zeros(n, dtype=np.int64)
-        ok = launch_op >= 0
-        np.add.at(dev_self, launch_op[ok], gpu_dur[ok])
-        # device total: add each op's total into its parent, deepest first
-        dev_total = dev_self.copy()
-        depth = _depth_from_parent(op_parent)
-        for d in range(int(depth.max()) if n else 0, 0, -1):
-            rows_d = np.flatnonzero(depth == d)
-            np.add.at(dev_total, op_parent[rows_d], dev_total[rows_d])
-        return pd.DataFrame({"name_id": model.name_id[ops], "host_total_ns": dur, "host_self_ns": host_self,
-                             "device_total_ns": dev_total, "device_self_ns": dev_self, "parent": op_parent},
-                            index=pd.Index(ops, name="row"))
-    return cached(model, "op_times", compute)
+def op_times(model: TraceModel, launches: LaunchPairs | None = None) -> pd.DataFrame:
+    """Per op slice (index: model row): host self/total ns, device self/total ns."""
+    ops = _op_rows(model)
+    n = len(ops)
+    src, dst = launch_pairs(model) if launches is None else launches
+    # host tree over ops and the launching runtime calls together: a launch's parent is its innermost op
+    op_mark = np.zeros(len(model), dtype=bool)
+    op_mark[ops] = True
+    rt_mark = np.zeros(len(model), dtype=bool)
+    rt_mark[src] = True
+    both = np.flatnonzero(op_mark | rt_mark)  # sorted rows
+    par = parent_of(model, both)
+    is_op = op_mark[both]
+    pos_in_ops = np.full(len(both), -1, dtype=np.int64)
+    pos_in_ops[is_op] = np.arange(n)  # ops and both are both sorted by row
+    # parent op of each op (runtime calls never enclose ops)
+    op_parent_both = par[is_op]
+    op_parent = np.where(op_parent_both >= 0, pos_in_ops[np.maximum(op_parent_both, 0)], -1)
+    dur = model.dur_ns[ops].astype(np.int64)
+    child_sum = np.zeros(n, dtype=np.int64)
+    has_p = op_parent >= 0
+    np.add.at(child_sum, op_parent[has_p], dur[has_p])
+    host_self = dur - child_sum
+    # device time of each GPU op -> its launching runtime row -> op (external id first, else enclosure)
+    gpu_dur = model.dur_ns[dst].astype(np.int64)
+    launch_op = np.full(len(dst), -1, dtype=np.int64)
+    ext = model.external_id[src]
+    op_ext = model.external_id[ops]
+    valid = op_ext > 0
+    if valid.any():
+        ve = op_ext[valid]
+        vidx = np.flatnonzero(valid)
+        o = np.argsort(ve, kind="stable")
+        p = np.searchsorted(ve[o], ext)
+        pc = np.minimum(p, len(o) - 1)
+        hit = (ext > 0) & (ve[o][pc] == ext)
+        launch_op[hit] = vidx[o[pc[hit]]]
+    miss = launch_op < 0
+    if miss.any():
+        rt_pos = np.searchsorted(both, src[miss])
+        pr = par[rt_pos]
+        launch_op[miss] = np.where(pr >= 0, pos_in_ops[np.maximum(pr, 0)], -1)
+    dev_self = np.zeros(n, dtype=np.int64)
+    ok = launch_op >= 0
+    np.add.at(dev_self, launch_op[ok], gpu_dur[ok])
+    # device total: add each op's total into its parent, deepest first
+    dev_total = dev_self.copy()
+    depth = _depth_from_parent(op_parent)
+    for d in range(int(depth.max()) if n else 0, 0, -1):
+        rows_d = np.flatnonzero(depth == d)
+        np.add.at(dev_total, op_parent[rows_d], dev_total[rows_d])
+    return pd.DataFrame({"name_id": model.name_id[ops], "host_total_ns": dur, "host_self_ns": host_self,
+                         "device_total_ns": dev_total, "device_self_ns": dev_self, "parent": op_parent},
+                        index=pd.Index(ops, name="row"))
 
 
 def _depth_from_parent(parent: np.ndarray) -> np.ndarray:
@@ -124,11 +122,13 @@ def _depth_from_parent(parent: np.ndarray) -> np.ndarray:
     return depth
 
 
-def op_table(model: TraceModel, group_by: str = "name") -> pd.DataFrame:
-    """Ops aggregated by ``name`` or by ``name+shapes`` (name, input shapes, dtypes); by device total, desc."""
+def op_table(model: TraceModel, group_by: str = "name", times: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Ops aggregated by ``name`` or by ``name+shapes`` (name, input shapes, dtypes); by device total, desc.
+
+    ``times`` is :func:`op_times` when already computed."""
     if group_by not in ("name", "name+shapes"):
         raise ValueError(f"group_by must be 'name' or 'name+shapes', not {group_by!r}")
-    times = op_times(model)
+    times = op_times(model) if times is None else times
     if not len(times):
         cols = COLUMNS + (["input_shapes", "input_types"] if group_by != "name" else [])
         return pd.DataFrame(columns=cols)

@@ -1,38 +1,56 @@
-"""The ``torchscope analyze`` report: one JSON-safe dict, and its text form.
+"""The ``torchscope analyze`` report: one JSON-safe dict built from an analysis session.
 
-``build_report(models, path, findings)`` gathers trace facts, steps, the step
-time breakdown, per-GPU metrics, top ops and kernels, idle time, memory peaks,
-distributed figures (several ranks) and the findings; ``format_text(report)``
-renders it for a terminal.
+``build_report(session, rank)`` gathers trace facts and, for the detailed
+rank (``rank``, or the first one), steps, the step time breakdown, top ops and
+kernels, idle time and launch statistics; per-device figures (GPUs, memory,
+temporal breakdown) for every rank shown; the findings; a per-rank summary
+table and, with several ranks, the distributed figures.  ``ranks`` holds each
+shown rank's own sections.  An analysis that fails is named under ``errors``
+(and in ``warnings``); the rest of the report stands.  Text: ``report_text``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .breakdown import CATEGORIES, mean_breakdown_ms, step_breakdown
+from .breakdown import CATEGORIES
+from .errors import AnalysisError
 from .findings import json_safe
-from .gpu_metrics import gpu_metrics
-from .knobs import format_assignment
-from .steps import step_table
+from .report_text import format_text  # noqa: F401 - the report's text form lives beside it
 from .trace_model import TraceModel
 
+if TYPE_CHECKING:
+    from .rank_analysis import RankAnalysis
+    from .session import AnalysisSession
+
 TOP_N = 10
-_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
-_LABELS = {"kernel": "Kernel", "memcpy": "Memcpy", "memset": "Memset", "communication": "Communication",
-           "runtime": "Runtime", "dataloader": "DataLoader", "cpu_exec": "CPU Exec", "other": "Other"}
+MEMORY_LIVE_IN_REPORT = 5
 
 
-def _finding_dict(f: Any) -> dict[str, Any]:
-    if hasattr(f, "to_dict"):
-        return f.to_dict()
-    if is_dataclass(f) and not isinstance(f, type):
-        return asdict(f)
-    if isinstance(f, dict):
-        return dict(f)
-    return {"title": str(f)}
+class _Sections:
+    """Collects a rank's sections; a failed analysis becomes an entry in ``errors``, never a crash."""
+
+    def __init__(self, ra: RankAnalysis, errors: dict[str, str]) -> None:
+        self.ra = ra
+        self.errors = errors
+
+    def get(self, name: str, default: Any) -> Any:
+        """The rank's analysis ``name``, or ``default`` with the failure recorded."""
+        value, err = self.ra.try_get(name)
+        if err is not None:
+            self.errors[f"rank {self.ra.rank}: {name}"] = err
+            return default
+        return value
+
+    def call(self, what: str, fn: Callable[[], Any], default: Any) -> Any:
+        """``fn()``, or ``default`` with the failure recorded under ``what``."""
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - recorded by name; the report still stands
+            self.errors[f"rank {self.ra.rank}: {what}"] = (
+                str(exc) if isinstance(exc, AnalysisError) else f"{what} could not be computed: {type(exc).__name__}: {exc}")
+            return default
 
 
 def _devices(model: TraceModel) -> list[dict[str, Any]]:
@@ -55,17 +73,8 @@ def _devices(model: TraceModel) -> list[dict[str, Any]]:
     return out
 
 
-def _guard(warnings: list[str], what: str, fn: Callable[[], Any], default: Any) -> Any:
-    """Compute an optional section; a failure becomes a warning, not a crash of the whole report."""
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - odd traces must still produce a report
-        warnings.append(f"{what} could not be computed: {type(exc).__name__}: {exc}")
-        return default
-
-
-def _steps_section(model: TraceModel) -> dict[str, Any]:
-    st = step_table(model)
+def _steps_section(ra: RankAnalysis) -> dict[str, Any]:
+    st = ra.steps
     dur_ms = st.dur_ns / 1e6
     return {
         "count": st.count,
@@ -76,27 +85,23 @@ def _steps_section(model: TraceModel) -> dict[str, Any]:
         "from_profiler_steps": st.from_profiler_steps,
         "numbers": st.number.tolist(),
         "dropped": st.dropped,
-        "rank": model.rank,
+        "rank": ra.rank,
     }
 
 
-def _top_ops(model: TraceModel) -> list[dict[str, Any]]:
-    from .op_table import op_table
-
-    df = op_table(model)
+def _top_ops(ra: RankAnalysis) -> list[dict[str, Any]]:
+    df = ra.op_table("name")
     if not len(df):
         return []
     # self times, as the TensorBoard plugin's op table: nested ops are not counted twice
-    col = "device_self_us" if model.has_gpu and df["device_self_us"].sum() > 0 else "host_self_us"
+    col = "device_self_us" if ra.model.has_gpu and df["device_self_us"].sum() > 0 else "host_self_us"
     df = df.sort_values(col, ascending=False).head(TOP_N)
     keep = ["name", "calls", "host_total_us", "host_self_us", "device_total_us", "device_self_us"]
     return df[keep].to_dict("records")
 
 
-def _top_kernels(model: TraceModel) -> list[dict[str, Any]]:
-    from .kernel_table import kernel_table
-
-    df = kernel_table(model)
+def _top_kernels(ra: RankAnalysis) -> list[dict[str, Any]]:
+    df = ra.kernel_table
     if not len(df):
         return []
     keep = ["name", "calls", "total_us", "mean_us", "min_us", "max_us", "share_pct", "blocks_per_sm",
@@ -104,264 +109,118 @@ def _top_kernels(model: TraceModel) -> list[dict[str, Any]]:
     return df.head(TOP_N)[[c for c in keep if c in df.columns]].to_dict("records")
 
 
-def _idle(model: TraceModel) -> dict[str, Any]:
-    from .idle_time import idle_time_summary
-
-    return idle_time_summary(model)
-
-
-def _launch(model: TraceModel) -> dict[str, Any]:
-    from .launch_stats import launch_summary
-
-    return launch_summary(model)
-
-
-def _temporal(models: Sequence[TraceModel]) -> list[dict[str, Any]]:
-    from .temporal_breakdown import temporal_breakdown
-
-    return [temporal_breakdown(m).to_dict() for m in models if m.has_gpu]
-
-
-def _memory(model: TraceModel) -> list[dict[str, Any]]:
-    from .memory_timeline import memory_peaks
-
-    return [p.to_dict(max_live=5) for p in memory_peaks(model)]
-
-
-def _distributed(models: Sequence[TraceModel]) -> dict[str, Any]:
-    from .distributed import distributed_summary
-
-    return distributed_summary(list(models))
-
-
-def build_report(models: list[TraceModel], path: str, findings: list | None = None) -> dict[str, Any]:
-    """The JSON object of ``torchscope analyze --json`` (JSON-safe: no NaN)."""
-    warnings: list[str] = []
-    if not models:
-        return json_safe({"source": {"path": str(path), "format": None, "events": 0, "ranks": 0},
-                          "devices": [], "steps": {"count": 0}, "breakdown_ms": {c: 0.0 for c in CATEGORIES},
-                          "gpus": [], "findings": [_finding_dict(f) for f in findings or []], "top_ops": [],
-                          "top_kernels": [], "idle": {}, "memory": [], "warnings": ["no trace loaded"],
-                          "notes": ["The trace holds no events."]})
-    main = models[0]
-    for m in models:
-        warnings.extend(f"rank {m.rank}: {w}" if len(models) > 1 else w for w in m.warnings)
-    notes: list[str] = []
-    n_events = int(sum(m.raw_event_count for m in models))
-    n_slices = int(sum(len(m) for m in models))
-    if not n_slices:
-        notes.append("The trace holds no timed events: nothing to analyze.")
-    elif not any(m.has_gpu for m in models):
-        notes.append("No GPU activity in this trace (CPU-only).")
-
-    steps = _steps_section(main)
-    if n_slices and not steps["from_profiler_steps"]:
-        notes.append("No ProfilerStep#N ranges: the whole trace is treated as one step.")
-    if steps["dropped"]:
-        warnings.append(f"{steps['dropped']} trailing step(s) dropped (no GPU work, or incomplete)")
-    df = step_breakdown(main)
-    mean = mean_breakdown_ms(df)
-    gpus = []
-    for m in models:
-        for g in gpu_metrics(m):
-            d = g.to_dict()
-            d["rank"] = m.rank
-            gpus.append(d)
-
-    summary = main.summary()
-    report: dict[str, Any] = {
-        "source": {
-            "path": str(path), "format": main.source.format, "schema": main.source.schema,
-            "events": n_events, "slices": n_slices, "ranks": len(models),
-            "span_ms": summary["span_ms"], "vendor": main.vendor,
-            "kernels": int(sum(m.summary()["kernels"] for m in models)),
-            "workload": (main.run_info or {}).get("workload"),
-        },
-        "devices": [d for m in models for d in _devices(m)],
+def rank_section(ra: RankAnalysis, errors: dict[str, str]) -> dict[str, Any]:
+    """One rank's own figures: steps, breakdown, GPUs, top ops/kernels, idle, launches, memory, findings."""
+    sec = _Sections(ra, errors)
+    m = ra.model
+    has_slices, has_gpu = len(m) > 0, m.has_gpu
+    steps = _steps_section(ra)
+    mean = sec.get("mean_breakdown_ms", {c: 0.0 for c in CATEGORIES})
+    gpus = [{**g.to_dict(), "rank": ra.rank} for g in sec.get("gpu_metrics", [])]
+    temporal = sec.get("temporal", None) if has_gpu else None
+    return {
+        "rank": ra.rank,
         "steps": steps,
         "breakdown_ms": mean,
         "breakdown_pct": {k: (100.0 * v / steps["mean_ms"] if steps["mean_ms"] else None) for k, v in mean.items()},
         "gpus": gpus,
-        "findings": sorted((_finding_dict(f) for f in findings or []),
-                           key=lambda d: -(d.get("gain_ms") or 0.0)),
-        "top_ops": _guard(warnings, "top ops", lambda: _top_ops(main), []) if n_slices else [],
-        "top_kernels": _guard(warnings, "top kernels", lambda: _top_kernels(main), []) if main.has_gpu else [],
-        "idle": _guard(warnings, "idle time", lambda: _idle(main), {}) if main.has_gpu else {},
-        "launch": _guard(warnings, "launch statistics", lambda: _launch(main), {}) if main.has_gpu else {},
-        "temporal": _guard(warnings, "temporal breakdown", lambda: _temporal(models), []),
-        "memory": [p for m in models for p in _guard(warnings, "memory", lambda m=m: _memory(m), [])],
-        "notes": notes,
-        "warnings": warnings,
+        "top_ops": sec.call("top ops", lambda: _top_ops(ra), []) if has_slices else [],
+        "top_kernels": sec.call("top kernels", lambda: _top_kernels(ra), []) if has_gpu else [],
+        "idle": sec.get("idle_summary", {}) if has_gpu else {},
+        "launch": sec.get("launch_summary", {}) if has_gpu else {},
+        "temporal": [temporal.to_dict()] if temporal is not None else [],
+        "memory": [p.to_dict(max_live=MEMORY_LIVE_IN_REPORT) for p in sec.get("memory_peaks", [])],
+        "devices": _devices(m),
+        "findings": [f.to_dict() for f in sec.get("findings", [])],
     }
-    if len(models) > 1:
-        report["distributed"] = _guard(warnings, "distributed", lambda: _distributed(models), {})
+
+
+def rank_summary_row(ra: RankAnalysis) -> dict[str, Any]:
+    """One line per rank: steps, mean step, largest breakdown category, GPU utilization, findings."""
+    try:
+        return _summary_row(ra)
+    except AnalysisError as exc:
+        return {"rank": ra.rank, "error": str(exc)}
+
+
+def _summary_row(ra: RankAnalysis) -> dict[str, Any]:
+    st = ra.steps
+    mean_ms = float(st.dur_ns.mean() / 1e6) if st.count else None
+    util = [g.utilization_pct for g in ra.gpu_metrics if g.utilization_pct is not None] if ra.model.has_gpu else []
+    bd = ra.mean_breakdown_ms
+    top = max(bd, key=lambda k: bd[k]) if mean_ms else None
+    return {"rank": ra.rank, "steps": st.count, "step_mean_ms": mean_ms,
+            "gpu_utilization_pct": float(np.mean(util)) if util else None,
+            "largest_category": top, "largest_category_pct": 100.0 * bd[top] / mean_ms if top and mean_ms else None,
+            "findings": len(ra.findings), "top_finding": ra.findings[0].rule if ra.findings else None}
+
+
+def _source(session: AnalysisSession) -> dict[str, Any]:
+    models = session.models
+    main = models[0]
+    return {
+        "path": session.path, "format": main.source.format, "schema": main.source.schema,
+        "events": int(sum(m.raw_event_count for m in models)), "slices": int(sum(len(m) for m in models)),
+        "ranks": len(models), "span_ms": main.summary()["span_ms"], "vendor": main.vendor,
+        "kernels": int(sum(m.summary()["kernels"] for m in models)),
+        "workload": (main.run_info or {}).get("workload"),
+    }
+
+
+def _empty_report(path: str) -> dict[str, Any]:
+    return json_safe({"source": {"path": path, "format": None, "events": 0, "ranks": 0}, "devices": [],
+                      "steps": {"count": 0}, "breakdown_ms": {c: 0.0 for c in CATEGORIES}, "gpus": [],
+                      "findings": [], "top_ops": [], "top_kernels": [], "idle": {}, "memory": [], "ranks": [],
+                      "rank_summary": [], "errors": {}, "warnings": ["no trace loaded"],
+                      "notes": ["The trace holds no events."]})
+
+
+def _notes(source: dict[str, Any], session: AnalysisSession, steps: dict[str, Any]) -> list[str]:
+    notes = []
+    if not source["slices"]:
+        notes.append("The trace holds no timed events: nothing to analyze.")
+    elif not any(m.has_gpu for m in session.models):
+        notes.append("No GPU activity in this trace (CPU-only).")
+    if source["slices"] and not steps["from_profiler_steps"]:
+        notes.append("No ProfilerStep#N ranges: the whole trace is treated as one step.")
+    return notes
+
+
+def build_report(session: AnalysisSession, rank: int | None = None) -> dict[str, Any]:
+    """The JSON object of ``torchscope analyze --json`` for ``rank`` (None: all ranks, the first in detail)."""
+    if not session.ranks:
+        return _empty_report(session.path)
+    detail = session.rank(rank)  # ValueError names the ranks there are
+    shown = list(session) if rank is None else [detail]
+    errors: dict[str, str] = {}
+    sections = {ra.rank: rank_section(ra, errors) for ra in shown}
+    main = sections[detail.rank]
+    multi = session.is_multi_rank
+    warnings = [f"rank {m.rank}: {w}" if multi else w for m in (ra.model for ra in shown) for w in m.warnings]
+    if main["steps"]["dropped"]:
+        warnings.append(f"{main['steps']['dropped']} trailing step(s) dropped (no GPU work, or incomplete)")
+    warnings += [f"rule {rid} failed on rank {r}: {msg}" for rid, r, msg in session.rule_errors()
+                 if r in sections]
+    findings = session.findings() if rank is None else detail.findings
+    source = _source(session)
+    report: dict[str, Any] = {
+        "source": source, "rank": detail.rank,
+        **{k: main[k] for k in ("steps", "breakdown_ms", "breakdown_pct", "top_ops", "top_kernels", "idle",
+                                "launch")},
+        "devices": [d for s in sections.values() for d in s["devices"]],
+        "gpus": [g for s in sections.values() for g in s["gpus"]],
+        "temporal": [t for s in sections.values() for t in s["temporal"]],
+        "memory": [p for s in sections.values() for p in s["memory"]],
+        "findings": [f.to_dict() for f in findings],
+        "rank_summary": [rank_summary_row(ra) for ra in session],
+        "ranks": list(sections.values()),
+        "notes": _notes(source, session, main["steps"]),
+        "errors": errors,
+    }
+    if multi:
+        try:
+            report["distributed"] = session.distributed
+        except Exception as exc:  # noqa: BLE001 - named under errors
+            errors["distributed"] = str(exc)
+    report["warnings"] = warnings + [f"{k}: {v}" for k, v in errors.items()]
     return json_safe(report)
-
-
-# ----------------------------------------------------------------------------- text
-def _fmt(value: Any, digits: int = 2, unit: str = "") -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}{unit}"
-    return f"{value}{unit}"
-
-
-def _size(mib: float | None) -> str:
-    if mib is None:
-        return "n/a"
-    n = mib * 2**20
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{n:,.0f} B"
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> list[str]:
-    right = right if right is not None else set(range(1, len(headers)))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    return [("  " + line(headers)).rstrip(), "  " + "  ".join("-" * w for w in widths)] + [
-        ("  " + line(r)).rstrip() for r in rows]
-
-
-def _short(name: str, width: int = 60) -> str:
-    name = str(name)
-    return name if len(name) <= width else name[: width - 3] + "..."
-
-
-def format_text(report: dict[str, Any]) -> str:
-    """A readable, aligned report for the terminal."""
-    out: list[str] = []
-    src = report.get("source", {})
-    out.append(f"TorchScope analysis of {src.get('path')}")
-    out.append(f"  format {src.get('format')} ({src.get('schema', '?')} schema), {src.get('events', 0):,} events, "
-               f"{src.get('ranks', 0)} rank(s), span {_fmt(src.get('span_ms'))} ms, vendor {src.get('vendor', '?')}")
-    for note in report.get("notes", []):
-        out.append(f"  NOTE: {note}")
-    devices = [d for d in report.get("devices", []) if d.get("used")] or report.get("devices", [])
-    if devices:
-        out.append("")
-        out.append("Devices")
-        rows = [[str(d.get("id")), str(d.get("name") or "?"), _fmt(d.get("sms")), _fmt(d.get("memory_gib"), 1),
-                 str(d.get("compute_capability") or "?"), "yes" if d.get("used") else "no"] for d in devices]
-        out += _table(["id", "name", "SMs", "memory GiB", "CC", "used"], rows, right={2, 3})
-
-    steps = report.get("steps", {})
-    out.append("")
-    if steps.get("count"):
-        origin = "ProfilerStep ranges" if steps.get("from_profiler_steps") else "whole trace as one step"
-        out.append(f"Steps: {steps['count']} ({origin})  mean {_fmt(steps.get('mean_ms'))} ms  "
-                   f"median {_fmt(steps.get('median_ms'))} ms  min {_fmt(steps.get('min_ms'))} ms  "
-                   f"max {_fmt(steps.get('max_ms'))} ms")
-        bd = report.get("breakdown_ms", {})
-        total = steps.get("mean_ms") or 0.0
-        out.append("")
-        out.append("Step time breakdown (mean per step)")
-        gpu_only = ("kernel", "memcpy", "memset", "runtime")  # always zero without a GPU: not shown then
-        rows = [[_LABELS.get(k, k), _fmt(v, 3), _fmt(100.0 * v / total if total else None, 1, " %")]
-                for k, v in bd.items() if report.get("gpus") or k not in gpu_only or v]
-        rows.append(["Step", _fmt(total, 3), "100.0 %" if total else "n/a"])
-        out += _table(["category", "ms", "% of step"], rows)
-    else:
-        out.append("Steps: none (no events)")
-
-    gpus = report.get("gpus", [])
-    out.append("")
-    if gpus:
-        out.append("GPUs (window: first step start to last step end)")
-        rows = [[f"{g.get('device')}" + (f" (rank {g['rank']})" if src.get("ranks", 1) > 1 else ""),
-                 _fmt(g.get("utilization_pct"), 1, " %"), _fmt(g.get("sm_efficiency_pct"), 1, " %"),
-                 _fmt(g.get("achieved_occupancy_pct"), 1, " %"),
-                 _fmt(g.get("tensor_core_pct"), 1, " %") + f" ({g.get('tensor_core_signal')})",
-                 _fmt(g.get("tc_eligible_pct"), 1, " %")] for g in gpus]
-        out += _table(["GPU", "utilization", "est. SM eff.", "est. occupancy", "Tensor Cores", "TC-eligible"], rows)
-    else:
-        out.append("GPUs: no GPU activity in this trace (CPU-only)." if src.get("slices") else "GPUs: none")
-
-    ops = report.get("top_ops", [])
-    if ops:
-        out.append("")
-        out.append(f"Top {len(ops)} operators")
-        header = ["op", "calls", "host total ms", "host self ms"]
-        keys = ["host_total_us", "host_self_us"]
-        if report.get("gpus"):  # device columns only mean something when a GPU ran
-            header += ["device total ms", "device self ms"]
-            keys += ["device_total_us", "device_self_us"]
-        rows = [[_short(o["name"]), str(o["calls"])] + [_fmt(o[k] / 1e3, 3) for k in keys] for o in ops]
-        out += _table(header, rows)
-    kernels = report.get("top_kernels", [])
-    if kernels:
-        out.append("")
-        out.append(f"Top {len(kernels)} kernels")
-        rows = [[_short(k["name"]), str(k["calls"]), _fmt(k["total_us"] / 1e3, 3), _fmt(k["mean_us"], 1),
-                 _fmt(k.get("share_pct"), 1, " %"), _fmt(k.get("occupancy_pct"), 0, " %"),
-                 "yes" if k.get("tensor_cores") else "no"] for k in kernels]
-        out += _table(["kernel", "calls", "total ms", "mean us", "share", "occupancy", "TC"], rows)
-
-    idle = report.get("idle") or {}
-    if idle.get("idle_ms") is not None:
-        out.append("")
-        n_streams = len(idle.get("streams") or [])
-        out.append(f"GPU idle gaps between ops, summed over {n_streams} stream(s): {_fmt(idle.get('idle_ms'), 3)} ms"
-                   f"  (host wait "
-                   f"{_fmt(idle.get('host_wait_pct'), 1, ' %')}, kernel wait {_fmt(idle.get('kernel_wait_pct'), 1, ' %')}"
-                   f", other {_fmt(idle.get('other_pct'), 1, ' %')})")
-    launch = report.get("launch") or {}
-    if launch.get("kernels"):
-        out.append(f"Kernel launches: {launch['kernels']:,}; {launch['short_kernels']:,} shorter on the GPU than their "
-                   f"launch call ({_fmt(launch.get('short_kernels_pct'), 1, ' %')}), {launch['long_delays']:,} "
-                   f"launch delays over 100 us, {launch['runtime_outliers']:,} launch calls over 50 us")
-    for mem in report.get("memory", []):
-        out.append("")
-        out.append(f"Memory peak on {mem.get('device_label')}: allocated {_fmt(mem.get('peak_allocated_mib'), 1, ' MiB')}"
-                   f" at {_fmt(mem.get('peak_time_ms'), 3, ' ms')}, reserved {_fmt(mem.get('peak_reserved_mib'), 1, ' MiB')}")
-        live = mem.get("live") or []
-        if live:
-            top = live[0]
-            what = ("made inside the trace live at the peak" if mem.get("addresses_known", True)
-                    else "made up to the peak (addresses not recorded, frees cannot be paired)")
-            out.append(f"  {mem.get('live_count')} allocation(s) {what}; largest "
-                       f"{_size(top.get('mib'))} allocated at {_fmt(top.get('alloc_ms'), 3, ' ms')}"
-                       + (f" in {top['op']}" if top.get("op") else ""))
-    dist = report.get("distributed")
-    if dist:
-        out.append("")
-        out.append(f"Distributed: {dist.get('ranks')} ranks, slowest rank {dist.get('slowest_rank')}")
-        rows = [[str(r.get("rank")), _fmt(r.get("step_mean_ms"), 3), _fmt(r.get("computation_ms"), 3),
-                 _fmt(r.get("communication_ms"), 3), _fmt(r.get("overlap_pct"), 1, " %")]
-                for r in dist.get("per_rank", [])]
-        out += _table(["rank", "step ms", "compute ms", "comm ms", "comm overlapped"], rows)
-
-    findings = report.get("findings", [])
-    out.append("")
-    if findings:
-        out.append(f"Findings ({len(findings)}, by estimated gain)")
-        for i, f in enumerate(findings, 1):
-            gain = f.get("gain_ms")
-            pct = f.get("gain_pct")
-            out.append(f"  {i}. [{(f.get('severity') or '?').upper()}] {f.get('title', '')}"
-                       f"  (gain ~{_fmt(gain, 2)} ms/step" + (f", {_fmt(pct, 1)} %" if pct else "") + ")"
-                       + (f"  [{f['rule']}]" if f.get("rule") else ""))
-            if f.get("summary"):
-                out.append(f"     evidence: {f['summary']}")
-            if f.get("fix"):
-                knob = f" (knob {f['knob']}={f.get('knob_value')})" if f.get("knob") else ""
-                out.append(f"     fix: {f['fix']}{knob}")
-        workload = report["source"].get("workload")
-        fixable = [f for f in findings if f.get("knob")]
-        if workload and fixable:
-            out.append("")
-            out.append(f"Measure the top fix (A/B, interleaved, 95 % CI): torchscope ab {workload} "
-                       f"--fix {format_assignment(fixable[0]['knob'], fixable[0].get('knob_value'))}")
-    else:
-        out.append("Findings: none")
-    warns = report.get("warnings", [])
-    if warns:
-        out.append("")
-        out.append("Warnings")
-        out += [f"  - {w}" for w in warns]
-    return "\n".join(out) + "\n"

@@ -7,25 +7,16 @@ and an incomplete last step are dropped.  With no steps, the whole trace is one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import numpy as np
 
-from .categories import STEP_PREFIX, Kind
-from .trace_model import Flows, TraceModel
-
-T = TypeVar("T")
+from .categories import GPU_WORK_KINDS, STEP_PREFIX
+from .launches import LaunchPairs, launch_pairs
+from .trace_model import TraceModel
 
 #: the last step is dropped when it has fewer than this share of the GPU ops of the step before it
 INCOMPLETE_STEP_RATIO = 0.8
-
-
-def cached(model: TraceModel, key: str, compute: Callable[[], T]) -> T:
-    """Memoise a derived result on the model (models are read-only once loaded)."""
-    store: dict[str, Any] = model.__dict__.setdefault("_torchscope_cache", {})
-    if key not in store:
-        store[key] = compute()
-    return store[key]
 
 
 @dataclass
@@ -81,23 +72,8 @@ def _step_number(name: str, default: int) -> int:
         return default
 
 
-def step_table(model: TraceModel) -> StepTable:
-    """The model's steps (cached on the model)."""
-    return cached(model, "step_table", lambda: _compute_step_table(model))
-
-
-def launch_pairs(model: TraceModel) -> tuple[np.ndarray, np.ndarray]:
-    """(launching host row, GPU op row) for every LAUNCH flow into kernels, copies and memsets."""
-    def compute() -> tuple[np.ndarray, np.ndarray]:
-        f = model.flows
-        sel = f.kind == Flows.LAUNCH
-        src, dst = f.src_row[sel], f.dst_row[sel]
-        work = np.isin(model.kind[dst], [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)])
-        return src[work], dst[work]
-    return cached(model, "launch_pairs", compute)
-
-
-def _compute_step_table(model: TraceModel) -> StepTable:
+def step_table(model: TraceModel, launches: LaunchPairs | None = None) -> StepTable:
+    """The model's kept steps; ``launches`` are :func:`launch_pairs` when already computed."""
     rows = step_rows(model)
     empty = np.empty(0, dtype=np.int64)
     if not len(model):
@@ -120,7 +96,7 @@ def _compute_step_table(model: TraceModel) -> StepTable:
     n = len(host_s)
 
     # GPU ops launched by runtime calls that lie fully inside a host step
-    src, dst = launch_pairs(model)
+    src, dst = launch_pairs(model) if launches is None else launches
     rt_start, rt_end = model.start_ns[src], model.end_ns[src]
     j = np.searchsorted(host_s, rt_start, side="right") - 1
     jc = np.maximum(j, 0)
@@ -139,7 +115,7 @@ def _compute_step_table(model: TraceModel) -> StepTable:
         # previous "step end" before step 0: GPU work launched outside any step that ends before step 0's GPU work
         prev_end = int(host_s[0])
         if gpu_ops[0] > 0:
-            gpu_all = np.flatnonzero(np.isin(model.kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)]))
+            gpu_all = np.flatnonzero(np.isin(model.kind, [int(k) for k in GPU_WORK_KINDS]))
             matched = np.zeros(len(model), dtype=bool)
             matched[dst[inside]] = True
             other = gpu_all[~matched[gpu_all]]

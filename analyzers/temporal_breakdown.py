@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from . import intervals as iv
-from .breakdown import name_mask
 from .categories import Kind, is_comm_kernel
 from .trace_model import TraceModel
 
@@ -47,7 +46,7 @@ def temporal_breakdown(model: TraceModel) -> TemporalBreakdown:
     gpu = np.isin(model.kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)])
     if not gpu.any():
         return TemporalBreakdown(model.rank, 0.0, 0.0, 0.0, 0.0)
-    comm = name_mask(model, is_comm_kernel) & (model.kind == int(Kind.KERNEL))
+    comm = model.name_mask(is_comm_kernel) & (model.kind == int(Kind.KERNEL))
     compute = (model.kind == int(Kind.KERNEL)) & ~comm
     lo, hi = int(model.start_ns[gpu].min()), int(model.end_ns[gpu].max())
     u_compute = iv.union(model.start_ns[compute], model.end_ns[compute])

@@ -176,6 +176,13 @@ class TraceModel:
     def _string_index(self) -> dict[str, int]:
         return {s: i for i, s in enumerate(self.strings)}
 
+    def name_mask(self, predicate: Callable[[str], bool]) -> np.ndarray:
+        """Bool per slice: ``predicate(name)``, evaluated once per distinct string."""
+        if not len(self):
+            return np.zeros(0, dtype=bool)
+        lut = np.fromiter((bool(predicate(s)) for s in self.strings), dtype=bool, count=len(self.strings))
+        return lut[self.name_id]
+
     def rows_of_kind(self, *kinds: Kind) -> np.ndarray:
         """Row indices of slices of any of ``kinds`` (sorted by start)."""
         if len(kinds) == 1:

@@ -7,7 +7,6 @@ exit with status 2; a traceback means a bug in TorchScope.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -28,55 +27,6 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (TraceLoadError, KnobError)
 
 
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False, default=str) + "\n")
-
-
-def _warn_lines(models: list[Any]) -> None:
-    for m in models:
-        for w in m.warnings:
-            print(f"torchscope: warning: {m.source.path}: {w}", file=sys.stderr)
-
-
-def _analysis(path: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    """Load, run the rules and build the report of one trace path."""
-    from analyzers.loader import load_traces
-    from analyzers.report import build_report
-    from analyzers.rules import run_rules
-
-    models = load_traces(path)
-    findings = run_rules(models)
-    return models, findings, build_report(models, path, findings)
-
-
-def cmd_analyze(args: argparse.Namespace) -> int:
-    """``torchscope analyze PATH [--json]``"""
-    from analyzers.report import format_text
-
-    models, _findings, report = _analysis(args.path)
-    if not args.quiet:
-        _warn_lines(models)
-    if args.json:
-        _print_json(report)
-    else:
-        sys.stdout.write(format_text(report) + "\n")
-    return 0
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    """``torchscope compare A B [--json]``"""
-    from analyzers.compare import compare, format_compare_text
-
-    models_a, findings_a, _ = _analysis(args.a)
-    models_b, findings_b, _ = _analysis(args.b)
-    result = compare(models_a, models_b, findings_a=findings_a, findings_b=findings_b)
-    if args.json:
-        _print_json(result)
-    else:
-        sys.stdout.write(format_compare_text(result) + "\n")
-    return 0
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
     """``torchscope gui [PATH]``: the desktop app, or a text report where there is no display."""
     path = getattr(args, "path", None)
@@ -90,7 +40,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
         target = path or _default_sample()
         if target is None:
             return _fail("no display and no trace given")
-        return cmd_analyze(argparse.Namespace(path=target, json=False, quiet=False))
+        from analyzers.commands import cmd_analyze
+        return cmd_analyze(argparse.Namespace(path=target, json=False, quiet=False, rank=None))
     try:
         from profiler_gui.app import run_gui
     except ImportError as exc:  # PySide6 missing or broken
@@ -120,17 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "With no command, opens the desktop app.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("analyze", help="report on a saved trace (file, folder, TensorBoard log dir, run bundle)")
-    p.add_argument("path", help="trace file (.json / .json.gz), folder of ranks, TensorBoard log dir or run bundle")
-    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts and CI)")
-    p.add_argument("--quiet", action="store_true", help="do not print loader warnings")
-    p.set_defaults(func=cmd_analyze)
-
-    p = sub.add_parser("compare", help="compare two traces or runs (A = before, B = after)")
-    p.add_argument("a", help="baseline trace or run bundle")
-    p.add_argument("b", help="changed trace or run bundle")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_compare)
+    from analyzers.commands import register as register_analysis
+    register_analysis(sub)
 
     p = sub.add_parser("gui", help="open the desktop app (optionally on PATH)")
     p.add_argument("path", nargs="?", help="trace to open")

@@ -43,7 +43,7 @@ def throttled(f: ModelFacts) -> Finding | None:
         return None
     share = pct(hit, total)
     return Finding(
-        rule="THR1", title="GPU clocks throttled", severity="medium" if share >= 10 else "low",
+        severity="medium" if share >= 10 else "low",
         summary=(f"NVML reported throttling in {share:.0f} % of samples during the steps ("
                  + ", ".join(f"{k}: {v}" for k, v in sorted(seen.items(), key=lambda kv: -kv[1])) + ")."),
         evidence={"throttled_samples": hit, "samples": total, "throttled_pct": share, "reasons": seen},

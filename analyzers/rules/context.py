@@ -1,166 +1,56 @@
-"""Shared, lazily computed facts the rules read: steps, per-step figures, name masks, launch links.
+"""What the rules share about one rank: :class:`ModelFacts`, built on the rank's analysis.
 
-One :class:`ModelFacts` per trace model; everything is computed once, on first
-use, and vectorised (no Python loop over slices).  Steps, breakdown and GPU
-metrics come from the metrics modules (``analyzers.steps``, ``.breakdown``,
-``.gpu_metrics``) when they are importable.
+Steps, breakdown, GPU metrics and launch links come from the
+:class:`~analyzers.rank_analysis.RankAnalysis` (computed once there); the
+masks the rules need (kernels in the step window, host ops, DataLoader
+ranges, syncs ...) are computed here once, on first use, and vectorised.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from ..categories import (COMM_KERNEL_PREFIXES, COMM_OP_PREFIXES, DATALOADER_PREFIXES, STEP_PREFIX,
+from .. import intervals as iv
+from ..categories import (COMM_KERNEL_PREFIXES, COMM_OP_PREFIXES, DATALOADER_PREFIXES, GPU_WORK_KINDS, STEP_PREFIX,
                           SYNC_CALL_NAMES, Kind)
-from ..trace_model import Flows, TraceModel
+from ..findings import severity_for  # noqa: F401 - re-exported for the rule modules
+from ..idle_time import device_idle
+from ..memo import Memo
+from ..op_names import is_backward_name
 
-GPU_WORK = (int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET))
+if TYPE_CHECKING:
+    from ..rank_analysis import RankAnalysis
 
-#: Tensor-Core-eligible op names (forward and backward), matched on the lower-cased name.
-_ELIGIBLE_RE = re.compile(
-    r"(conv(olution)?(_transpose)?[123]?d?\b|convolution|cudnn_conv|miopen_conv|mkldnn_conv|"
-    r"(^|[:_])(add|b|badd|addb)?mm(_|\b|backward)|matmul|linear|einsum|lstm|gru\b|rnn|"
-    r"(addmm|mm|bmm|baddbmm|convolution|cudnnconvolution|lstm|linear)backward)")
-_CONV_RE = re.compile(r"(conv(olution)?(_transpose)?[123]?d?\b|convolution|cudnn_conv|miopen_conv|mkldnn_conv)")
-_GEMM_RE = re.compile(r"((^|[:_])(add|b|badd|addb)?mm(_|\b|backward)|matmul|linear|einsum)")
-
-#: kernel-name substrings of Tensor Core kernels (TensorBoard plugin list plus newer cuBLAS/CUTLASS names)
-TC_KERNEL_PATTERNS = ("h884", "s884", "h1688", "s1688", "hmma", "i8816", "16816", "xmma_gemm",
-                      "xmma_implicit_gemm", "xmma_fprop", "xmma_dgrad", "xmma_wgrad", "884gemm",
-                      "1688gemm", "16816gemm", "tensorop", "_tc_", "wmma", "gmma", "sm80_xmma", "sm90_xmma",
-                      "bf16", "hgemm")
-
-
-def is_eligible_name(name: str) -> bool:
-    """True for matmul / conv / RNN ops and their backward ops (Tensor-Core eligible)."""
-    low = name.lower()
-    if low.startswith(("ncclkernel", "nccldevkernel")) or "#" in name:
-        return False
-    return bool(_ELIGIBLE_RE.search(low))
-
-
-def is_conv_name(name: str) -> bool:
-    return "#" not in name and bool(_CONV_RE.search(name.lower()))
-
-
-def is_gemm_name(name: str) -> bool:
-    return "#" not in name and bool(_GEMM_RE.search(name.lower()))
-
-
-def is_tc_kernel_name(name: str) -> bool:
-    """Tensor Core kernel by name: the metrics module's list (one definition for table and rules)."""
-    if _metrics_tc_kernel is not None:
-        return _metrics_tc_kernel(name)
-    low = name.lower()
-    return any(p in low for p in TC_KERNEL_PATTERNS)
-
-
-try:  # the GPU metrics module owns the Tensor Core kernel-name list; fall back to ours without it
-    from ..gpu_metrics import is_tc_kernel_name as _metrics_tc_kernel
-except Exception:  # noqa: BLE001
-    _metrics_tc_kernel = None
-
-
-def is_backward_name(name: str) -> bool:
-    return "backward" in name.lower() or name.startswith("autograd::engine")
-
-
-def merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union of intervals as sorted, disjoint (start, end) arrays."""
-    if len(starts) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = np.argsort(starts, kind="stable")
-    s = np.asarray(starts, np.int64)[order]
-    e = np.asarray(ends, np.int64)[order]
-    run_end = np.maximum.accumulate(e)
-    new = np.ones(len(s), bool)
-    new[1:] = s[1:] > run_end[:-1]
-    idx = np.flatnonzero(new)
-    ms = s[idx]
-    me = np.maximum.reduceat(run_end, idx) if len(idx) else np.empty(0, np.int64)
-    return ms, me
-
-
-def union_ns(starts: np.ndarray, ends: np.ndarray) -> int:
-    ms, me = merge_intervals(starts, ends)
-    return int((me - ms).sum())
+GPU_WORK = tuple(int(k) for k in GPU_WORK_KINDS)
 
 
 def overlap_with_union(starts: np.ndarray, ends: np.ndarray, ms: np.ndarray, me: np.ndarray) -> np.ndarray:
-    """Per interval (starts[i], ends[i]): length covered by the disjoint sorted union (ms, me)."""
+    """Per interval (starts[i], ends[i]): the length covered by the disjoint sorted union (ms, me)."""
     if len(starts) == 0 or len(ms) == 0:
         return np.zeros(len(starts), np.int64)
-    cum = np.concatenate([[0], np.cumsum(me - ms)])
-
-    def covered_before(t: np.ndarray) -> np.ndarray:
-        # total union length in (-inf, t]
-        i = np.searchsorted(ms, t, side="right")  # intervals starting at or before t
-        full = cum[np.maximum(i - 1, 0)]
-        last_s = ms[np.maximum(i - 1, 0)]
-        last_e = me[np.maximum(i - 1, 0)]
-        part = np.clip(np.minimum(t, last_e) - last_s, 0, None)
-        return np.where(i > 0, full + part, 0)
-
-    return covered_before(np.asarray(ends, np.int64)) - covered_before(np.asarray(starts, np.int64))
+    return iv.covered_before(ms, me, np.asarray(ends, np.int64)) - iv.covered_before(ms, me, np.asarray(starts, np.int64))
 
 
-@dataclass
-class SimpleSteps:
-    """Fallback step table (host ProfilerStep ranges, or the whole trace as one step)."""
-
-    start_ns: np.ndarray
-    end_ns: np.ndarray
-
-    @property
-    def count(self) -> int:
-        return len(self.start_ns)
-
-    @property
-    def window_ns(self) -> tuple[int, int]:
-        if not len(self.start_ns):
-            return (0, 0)
-        return (int(self.start_ns.min()), int(self.end_ns.max()))
-
-
-def _fallback_steps(model: TraceModel) -> SimpleSteps:
-    rows = model.rows_named(STEP_PREFIX)
-    if len(rows):
-        s = model.start_ns[rows]
-        e = model.end_ns[rows]
-        order = np.argsort(s)
-        return SimpleSteps(s[order].astype(np.int64), e[order].astype(np.int64))
-    if not len(model):
-        return SimpleSteps(np.zeros(0, np.int64), np.zeros(0, np.int64))
-    return SimpleSteps(np.array([int(model.start_ns.min())]), np.array([int(model.end_ns.max())]))
+def pct(part: float, whole: float) -> float:
+    return 100.0 * float(part) / float(whole) if whole else 0.0
 
 
 class ModelFacts:
-    """Everything the rules share about one model, computed on first use."""
+    """Everything the rules share about one rank, computed on first use."""
 
-    def __init__(self, model: TraceModel, steps: Any = None, breakdown: Any = None, gpu_metrics: Any = None):
-        self.model = model
-        self._steps = steps
-        self._breakdown = breakdown
-        self._gpu_metrics = gpu_metrics
-        self._string_masks: dict[str, np.ndarray] = {}
+    def __init__(self, rank: RankAnalysis) -> None:
+        self.analysis = rank
+        self.model = rank.model
+        self.rank = rank.rank
+        self.memo = Memo()  # results rules share with each other (e.g. the eligible-op table)
+        self.rule_errors: list[tuple[str, str]] = []  # (rule id, message) of rules that failed
 
     # ------------------------------------------------------------ steps
-    @cached_property
+    @property
     def steps(self) -> Any:
-        if self._steps is not None:
-            return self._steps
-        try:
-            from ..steps import step_table  # the metrics module, when present
-            table = step_table(self.model)
-            if table is not None and int(getattr(table, "count", 0)) > 0:
-                return table
-        except Exception:  # noqa: BLE001 - metrics module absent or failing: fall back
-            pass
-        return _fallback_steps(self.model)
+        return self.analysis.steps
 
     @cached_property
     def step_bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -169,30 +59,22 @@ class ModelFacts:
 
     @cached_property
     def n_steps(self) -> int:
-        return max(1, len(self.step_bounds[0]))
+        return max(1, self.steps.count)
 
     @cached_property
     def window(self) -> tuple[int, int]:
-        s, e = self.step_bounds
-        if not len(s):
-            return (0, 0)
-        return int(s.min()), int(e.max())
+        return self.steps.window_ns
 
     @cached_property
     def step_ns(self) -> float:
         """Mean step time in ns."""
         s, e = self.step_bounds
-        if not len(s):
-            return 0.0
-        return float((e - s).mean())
+        return float((e - s).mean()) if len(s) else 0.0
 
-    @cached_property
+    @property
     def from_profiler_steps(self) -> bool:
         """True when steps come from ProfilerStep# ranges (not the whole trace as one step)."""
-        flag = getattr(self.steps, "from_profiler_steps", None)
-        if flag is not None:
-            return bool(flag)
-        return bool(len(self.model.rows_named(STEP_PREFIX)))
+        return bool(self.steps.from_profiler_steps)
 
     def negligible(self, gain_ms: float) -> bool:
         """A gain too small to report (under 0.1 % of the step, or under 10 us per step)."""
@@ -205,25 +87,13 @@ class ModelFacts:
     def per_step_ms(self, total_ns: float) -> float:
         return float(total_ns) / self.n_steps / 1e6
 
-    @cached_property
+    @property
     def breakdown(self) -> Any:
-        if self._breakdown is not None:
-            return self._breakdown
-        try:
-            from ..breakdown import step_breakdown
-            return step_breakdown(self.model, self.steps)
-        except Exception:  # noqa: BLE001
-            return None
+        return self.analysis.breakdown
 
-    @cached_property
+    @property
     def gpu_metrics(self) -> Any:
-        if self._gpu_metrics is not None:
-            return self._gpu_metrics
-        try:
-            from ..gpu_metrics import gpu_metrics
-            return gpu_metrics(self.model, self.steps)
-        except Exception:  # noqa: BLE001
-            return None
+        return self.analysis.gpu_metrics
 
     # ------------------------------------------------------------ rows
     @cached_property
@@ -232,21 +102,9 @@ class ModelFacts:
         lo, hi = self.window
         return (self.model.start_ns >= lo) & (self.model.start_ns < hi)
 
-    def string_mask(self, key: str, pred: Callable[[str], bool]) -> np.ndarray:
-        """Bool per string id (cached under ``key``): vectorised name tests via name_id."""
-        mask = self._string_masks.get(key)
-        if mask is None:
-            mask = np.fromiter((bool(pred(s)) if isinstance(s, str) else False for s in self.model.strings),
-                               dtype=bool, count=len(self.model.strings))
-            self._string_masks[key] = mask
-        return mask
-
     def name_mask(self, key: str, pred: Callable[[str], bool]) -> np.ndarray:
-        """Bool per slice whose name satisfies ``pred``."""
-        sm = self.string_mask(key, pred)
-        if not len(sm):
-            return np.zeros(len(self.model), bool)
-        return sm[self.model.name_id]
+        """Bool per slice whose name satisfies ``pred`` (kept under ``key``)."""
+        return self.memo.get(f"name_mask[{key}]", lambda: self.model.name_mask(pred))
 
     def kind_mask(self, *kinds: Kind) -> np.ndarray:
         return np.isin(self.model.kind, [int(k) for k in kinds])
@@ -295,11 +153,7 @@ class ModelFacts:
 
     @cached_property
     def has_backward(self) -> bool:
-        sm = self.string_mask("backward", is_backward_name)
-        used = np.zeros(len(sm), bool)
-        if len(self.model):
-            used[np.unique(self.model.name_id)] = True
-        return bool((sm & used).any())
+        return bool(self.name_mask("backward", is_backward_name).any())
 
     def outermost(self, mask: np.ndarray) -> np.ndarray:
         """Rows of ``mask`` not nested inside another row of ``mask`` on the same track."""
@@ -318,16 +172,10 @@ class ModelFacts:
         return rows[keep]
 
     # ------------------------------------------------------------ launches
-    @cached_property
+    @property
     def launch_of(self) -> np.ndarray:
         """Per slice: the row of the runtime call that launched it (-1 when none)."""
-        m = self.model
-        out = np.full(len(m), -1, np.int64)
-        fl = m.flows
-        if len(fl):
-            sel = fl.kind == Flows.LAUNCH
-            out[fl.dst_row[sel]] = fl.src_row[sel]
-        return out
+        return self.analysis.launch_of
 
     def gpu_rows_under(self, host_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """GPU work rows launched from inside the given disjoint-per-track host ranges.
@@ -367,41 +215,8 @@ class ModelFacts:
     # ------------------------------------------------------------ GPU idle
     @cached_property
     def gpu_idle(self) -> dict[str, float]:
-        """Per-step GPU idle inside the window (union of kernels per device), split into host wait / other.
-
-        A gap is host wait when the work after it was launched after the gap began
-        (the CPU was late)."""
-        m = self.model
-        lo, hi = self.window
-        rows = np.flatnonzero(self.gpu_work_mask)
-        res = {"busy_ns": 0.0, "idle_ns": 0.0, "host_wait_ns": 0.0, "window_ns": float(hi - lo)}
-        if not len(rows) or hi <= lo:
-            return res
-        devs = m.device[rows]
-        busy = idle = host_wait = 0
-        for d in np.unique(devs):
-            r = rows[devs == d]
-            s = np.clip(m.start_ns[r], lo, hi)
-            e = np.clip(m.end_ns[r], lo, hi)
-            ms, me = merge_intervals(s, e)
-            busy += int((me - ms).sum())
-            # gaps between merged intervals, plus the head gap
-            gap_start = np.concatenate([[lo], me])
-            gap_end = np.concatenate([ms, [hi]])
-            g = gap_end - gap_start
-            idle += int(g[g > 0].sum())
-            # which row starts each merged interval: first row with start == ms (rows sorted by start)
-            order = np.argsort(s, kind="stable")
-            first = r[order[np.searchsorted(s[order], ms, side="left")]]
-            launch = self.launch_of[first]
-            lstart = np.where(launch >= 0, m.start_ns[np.maximum(launch, 0)], np.iinfo(np.int64).min)
-            gaps_before = gap_end[:-1] - gap_start[:-1]
-            hw = (lstart > gap_start[:-1]) & (gaps_before > 0)
-            # the CPU was late: the part of the gap after the launch started is latency, count the whole gap
-            host_wait += int(gaps_before[hw].sum())
-        n_dev = len(np.unique(devs))
-        res.update(busy_ns=busy / n_dev, idle_ns=idle / n_dev, host_wait_ns=host_wait / n_dev)
-        return res
+        """GPU idle in the step window (streams of a device merged) and its host-wait part (idle_time.device_idle)."""
+        return device_idle(self.model, self.window, self.launch_of)
 
     # ------------------------------------------------------------ environment
     @property
@@ -455,43 +270,3 @@ class ModelFacts:
         if len(rows) > limit:
             rows = np.sort(rows[np.argsort(-m.dur_ns[rows], kind="stable")[:limit]])
         return [int(r) for r in rows]
-
-
-@dataclass
-class RuleContext:
-    """Shared precomputed things for a set of models (one ModelFacts per model)."""
-
-    facts: dict[int, ModelFacts] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def add(self, model: TraceModel, steps: Any = None, breakdown: Any = None, gpu_metrics: Any = None) -> ModelFacts:
-        """Register metrics already computed for ``model`` (steps table, breakdown, GPU metrics)."""
-        f = ModelFacts(model, steps=steps, breakdown=breakdown, gpu_metrics=gpu_metrics)
-        self.facts[id(model)] = f
-        return f
-
-    def for_model(self, model: TraceModel) -> ModelFacts:
-        key = id(model)
-        f = self.facts.get(key)
-        if f is None or f.model is not model:
-            f = ModelFacts(model)
-            self.facts[key] = f
-        return f
-
-
-def severity_for(gain_pct: float, cap: str = "high") -> str:
-    """Severity from the estimated gain as a share of the step (never above ``cap``)."""
-    order = ("high", "medium", "low", "info")
-    if gain_pct >= 15.0:
-        sev = "high"
-    elif gain_pct >= 5.0:
-        sev = "medium"
-    elif gain_pct > 0.0:
-        sev = "low"
-    else:
-        sev = "info"
-    return order[max(order.index(sev), order.index(cap))]
-
-
-def pct(part: float, whole: float) -> float:
-    return 100.0 * float(part) / float(whole) if whole else 0.0

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..findings import Finding
-from .context import ModelFacts, is_conv_name, pct, severity_for
+from ..op_names import is_conv_name
+from .context import ModelFacts, pct, severity_for
 from .precision import eligible
 from .registry import rule
 
@@ -17,7 +18,7 @@ def _conv(f: ModelFacts) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     m = f.model
     if not len(e.ops):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), 0.0, 0.0, 0.0
-    conv_mask = f.string_mask("conv", is_conv_name)[m.name_id[e.ops]]
+    conv_mask = f.name_mask("conv", is_conv_name)[e.ops]
     idx = np.flatnonzero(conv_mask)
     conv_ns = float(e.op_kernel_ns[idx].sum())
     half = fp32 = 0.0
@@ -50,7 +51,7 @@ def cudnn_benchmark(f: ModelFacts) -> Finding | None:
     conv_ms = f.per_step_ms(conv_ns)
     gain = (0.1 if static else 0.03) * conv_ms
     return Finding(
-        rule="CUDNN1", title="cuDNN autotuning is off", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Convolutions take {share:.0f} % of GPU time ({conv_ms:.2f} ms per step) and the run had "
                  "torch.backends.cudnn.benchmark off" + ("; their shapes repeat every step." if static else ".")),
         evidence={"conv_ms_per_step": conv_ms, "conv_pct_of_gpu": share, "distinct_conv_shapes": len(shapes),
@@ -96,7 +97,7 @@ def channels_last(f: ModelFacts) -> Finding | None:
     conv_ms = f.per_step_ms(conv_ns)
     gain = 0.15 * conv_ms + transform_ms
     return Finding(
-        rule="CL1", title="Convolutions in NCHW layout under half precision", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Half-precision convolutions ({conv_ms:.2f} ms per step, {share:.0f} % of GPU time) get NCHW inputs"
                  + (f"; layout-transform kernels add {transform_ms:.2f} ms per step" if len(transform) else "") + "."),
         evidence={"conv_ms_per_step": conv_ms, "conv_pct_of_gpu": share, "nchw_ops": nchw, "nhwc_ops": nhwc,

@@ -31,7 +31,7 @@ def no_gpu(f: ModelFacts) -> Finding | None:
                    "batches stay on the CPU.")
         fix = "Move the model and each batch to the GPU (model.to('cuda'), batch.to('cuda', non_blocking=True))."
     return Finding(
-        rule="CPU1", title="No GPU used", severity=severity, summary=summary,
+        severity=severity, summary=summary,
         evidence={"device_properties": len(m.device_properties), "kernels": 0,
                   "gpu_available_in_run": gpu_available, "nvml": nvml, "cpu_ops": int((m.kind == int(Kind.CPU_OP)).sum())},
         gain_ms=0.0, bottleneck_ms=0.0, step_ms=f.step_ms, fix=fix,
@@ -86,7 +86,6 @@ def cpu_quant(f: ModelFacts) -> Finding | None:
         caveats.append(f"the widest layer is {max_width}: tiny layers may not gain")
         gain = 0.1 * lin_ms
     return Finding(
-        rule="CPUQ1", title="Linear/LSTM layers dominate CPU inference",
         severity=severity_for(pct(gain, f.step_ms), cap="medium"),
         summary=(f"Linear/matmul/LSTM ops take {share:.0f} % of the CPU op time ({lin_ms:.2f} ms per step) "
                  "in an inference run; dynamic int8 quantization usually speeds these up."),
@@ -121,7 +120,7 @@ def threads(f: ModelFacts) -> Finding | None:
     over = (busy - int(cores)) / busy
     gain = 0.25 * over * cpu_ms  # workers waiting on I/O do not use a core: stay modest
     return Finding(
-        rule="THREAD1", title="CPU threads oversubscribed", severity=severity_for(pct(gain, f.step_ms), cap="medium") if gain else "low",
+        severity=severity_for(pct(gain, f.step_ms), cap="medium") if gain else "low",
         summary=(f"{intra} intra-op threads + {workers} DataLoader worker(s) = {busy} busy threads on "
                  f"{cores} core(s); threads compete for the cores."),
         evidence={"cores": int(cores), "intra_op_threads": int(intra), "num_workers": workers,
@@ -157,7 +156,7 @@ def inference_mode(f: ModelFacts) -> Finding | None:
     if f.negligible(gain):
         return None
     return Finding(
-        rule="INF1", title="Inference runs with autograd recording", severity="low",
+        severity="low",
         summary=("No backward pass ran, yet the ops carry autograd sequence numbers: grad mode was on. "
                  "torch.inference_mode() skips autograd bookkeeping."),
         evidence={"ops_sampled": len(sample), "ops_with_sequence_number": len(with_seq), "cpu_ms_per_step": cpu_ms,

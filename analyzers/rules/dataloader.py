@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..findings import Finding
-from .context import ModelFacts, merge_intervals, overlap_with_union, pct, severity_for
+from .. import intervals as iv
+from .context import ModelFacts, overlap_with_union, pct, severity_for
 from .registry import rule
 
 THRESHOLD_PCT = 5.0  # TensorBoard plugin: DataLoader > 5 % of the step
@@ -27,7 +28,7 @@ def dataloader_stall(f: ModelFacts) -> Finding | None:
     # time the GPU had nothing to do while the host loaded data: what workers can hide
     if m.has_gpu:
         g = np.flatnonzero(f.gpu_work_mask)
-        ms, me = merge_intervals(m.start_ns[g], m.end_ns[g])
+        ms, me = iv.union(m.start_ns[g], m.end_ns[g])
         covered = overlap_with_union(m.start_ns[rows], m.end_ns[rows], ms, me)
         exposed_ms = f.per_step_ms(dl_ns - int(covered.sum()))
     else:
@@ -53,7 +54,7 @@ def dataloader_stall(f: ModelFacts) -> Finding | None:
     snippet = (f"loader = torch.utils.data.DataLoader(dataset, batch_size=..., num_workers={value or workers or 4}"
                f"{pin}, persistent_workers=True, prefetch_factor=2)")
     return Finding(
-        rule="DL1", title="Data loading stalls the step", severity=severity_for(pct(exposed_ms, f.step_ms)),
+        severity=severity_for(pct(exposed_ms, f.step_ms)),
         summary=(f"DataLoader __next__ takes {dl_ms:.2f} ms per step ({share:.1f} % of a {f.step_ms:.2f} ms step)"
                  + (" in the main process (num_workers=0)" if single and not multi else "")
                  + (f"; the GPU is idle for {exposed_ms:.2f} ms of it" if m.has_gpu else "") + "."),

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..findings import Finding
-from .context import ModelFacts, merge_intervals, overlap_with_union, pct, severity_for
+from .. import intervals as iv
+from .context import ModelFacts, overlap_with_union, pct, severity_for
 from .registry import rule
 
 COMM_MIN_PCT = 10.0
@@ -21,8 +22,8 @@ def comm_figures(f: ModelFacts) -> dict[str, float]:
         for d in np.unique(m.device[ck]):
             c = ck[m.device[ck] == d]
             comp = np.flatnonzero(f.kernel_mask & ~f.comm_kernel_mask & (m.device == d))
-            ms, me = merge_intervals(m.start_ns[comp], m.end_ns[comp])
-            cs, ce = merge_intervals(m.start_ns[c], m.end_ns[c])
+            ms, me = iv.union(m.start_ns[comp], m.end_ns[comp])
+            cs, ce = iv.union(m.start_ns[c], m.end_ns[c])
             covered = overlap_with_union(cs, ce, ms, me)
             comm += int((ce - cs).sum())
             exposed += int((ce - cs).sum() - covered.sum())
@@ -33,10 +34,10 @@ def comm_figures(f: ModelFacts) -> dict[str, float]:
         rows = f.outermost(f.comm_op_mask)
         if len(rows):
             lo, hi = f.window
-            cs, ce = merge_intervals(np.clip(m.start_ns[rows], lo, hi), np.clip(m.end_ns[rows], lo, hi))
+            cs, ce = iv.union(np.clip(m.start_ns[rows], lo, hi), np.clip(m.end_ns[rows], lo, hi))
             comm = int((ce - cs).sum())
             host = f.outermost(f.host_op_mask & ~f.comm_op_mask)
-            hs, he = merge_intervals(np.clip(m.start_ns[host], lo, hi), np.clip(m.end_ns[host], lo, hi))
+            hs, he = iv.union(np.clip(m.start_ns[host], lo, hi), np.clip(m.end_ns[host], lo, hi))
             covered = int(overlap_with_union(cs, ce, hs, he).sum())
             out.update(comm_ms=f.per_step_ms(comm), exposed_ms=f.per_step_ms(comm - covered),
                        overlap_pct=pct(covered, comm), source="collective host ranges")
@@ -52,7 +53,7 @@ def comm_overlap(f: ModelFacts) -> Finding | None:
     fig = comm_figures(f)
     if data_parallel and len(m.gpu_devices) > 1:
         return Finding(
-            rule="DIST1", title="DataParallel on several GPUs", severity="high",
+            title="DataParallel on several GPUs", severity="high",
             summary=(f"nn.DataParallel drives {len(m.gpu_devices)} GPUs from one process (scatter, replicate, "
                      "gather every step)."),
             evidence={**fig, "gpus": len(m.gpu_devices), "data_parallel": True},
@@ -68,7 +69,7 @@ def comm_overlap(f: ModelFacts) -> Finding | None:
     gain = 0.5 * exposed
     rows = np.flatnonzero(f.comm_kernel_mask) if fig["source"] == "collective kernels" else f.outermost(f.comm_op_mask)
     return Finding(
-        rule="DIST1", title="Communication not overlapped with compute", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Collectives take {fig['comm_ms']:.2f} ms per step ({fig['comm_pct_of_step']:.0f} % of the step); "
                  f"only {fig['overlap_pct']:.0f} % of it overlaps compute, {exposed:.2f} ms per step is exposed."),
         evidence={**fig, "world_size": m.world_size},

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..findings import Finding
-from .context import ModelFacts, merge_intervals, overlap_with_union, pct, severity_for
+from .. import intervals as iv
+from .context import ModelFacts, overlap_with_union, pct, severity_for
 from .registry import rule
 
 BUSY_MAX_PCT = 50.0
@@ -54,7 +55,6 @@ def launch_bound(f: ModelFacts) -> Finding | None:
         return None
     rows = k[short]
     return Finding(
-        rule="LAUNCH1", title="Launch-bound: many tiny kernels, GPU mostly idle",
         severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"The GPU is busy only {busy_pct:.0f} % of the step; {short_share * 100:.0f} % of kernels are shorter "
                  f"than their launch call (median kernel {median_us:.1f} us); idle {idle_ms:.2f} ms per step, "
@@ -89,7 +89,7 @@ def cpu_overhead(f: ModelFacts) -> Finding | None:
     dl_ns = 0
     if len(dl):
         g = np.flatnonzero(f.gpu_work_mask)
-        ms, me = merge_intervals(m.start_ns[g], m.end_ns[g])
+        ms, me = iv.union(m.start_ns[g], m.end_ns[g])
         dl_ns = int((m.dur_ns[dl] - overlap_with_union(m.start_ns[dl], m.end_ns[dl], ms, me)).sum())
     hw_ns = max(0.0, idle["host_wait_ns"] - dl_ns)
     idle_ns = max(1.0, idle["idle_ns"] - dl_ns)
@@ -101,7 +101,7 @@ def cpu_overhead(f: ModelFacts) -> Finding | None:
     gain = 0.5 * hw_ms
     knob, value = (("compile", "default") if f.settings.get("compile", "off") == "off" else (None, None))
     return Finding(
-        rule="CPUOH1", title="CPU-bound: the GPU waits for Python", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"The GPU idles {f.per_step_ms(idle_ns):.2f} ms per step ({idle_pct:.0f} % of the step) and "
                  f"{share:.0f} % of that is waiting for the host to launch work (not counting data loading)."),
         evidence={"host_wait_ms_per_step": hw_ms, "host_wait_pct_of_idle": share, "idle_pct_of_step": idle_pct,

@@ -47,7 +47,7 @@ def memory_pressure(f: ModelFacts) -> Finding | None:
     if f.settings.get("amp", "off") == "off" and m.vendor in ("nvidia", "amd"):
         knob, value = "amp", ("bf16" if (f.compute_capability or (0, 0))[0] >= 8 or m.vendor == "amd" else "fp16")
     return Finding(
-        rule="MEM1", title="GPU memory nearly full", severity="medium" if alloc_ms == 0 else "high",
+        severity="medium" if alloc_ms == 0 else "high",
         summary=(f"Peak {src} on GPU {dev} reaches {peak / 2**30:.1f} GiB of {total / 2**30:.1f} GiB ({p:.0f} %)"
                  + (f"; device malloc/free calls cost {alloc_ms:.2f} ms per step" if alloc_ms else "") + "."),
         evidence={"peak_bytes": peak, "total_bytes": total, "peak_pct": p, "source": src, "device": dev,

@@ -47,7 +47,6 @@ def low_occupancy(f: ModelFacts) -> Finding | None:
     if f.settings.get("compile", "off") == "off":
         knob, value = "compile", "default"
     return Finding(
-        rule="OCC1", title="Kernels leave SMs idle (few blocks, low occupancy)",
         severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"{share:.0f} % of kernel time ({bad_ms:.2f} ms per step) is in kernels with fewer blocks than SMs "
                  f"or estimated occupancy under {LOW_OCCUPANCY_PCT:.0f} %."),

@@ -59,7 +59,7 @@ def unfused_optimizer(f: ModelFacts) -> Finding | None:
         return None
     opt_name = sorted(set(m.names[rows]))[0].split("#", 1)[-1].split(".")[0]
     return Finding(
-        rule="OPT1", title="Unfused optimizer step", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"{opt_name}.step takes {opt_ms:.2f} ms per step ({share:.1f} % of the step)"
                  + (f" and launches {kernels:.0f} GPU ops" if m.has_gpu else "")
                  + ("; it already uses the foreach implementation" if foreach else
@@ -103,7 +103,7 @@ def zero_grad_fill(f: ModelFacts) -> Finding | None:
     gpu, _ = f.gpu_rows_under(rows)
     gain = zg_ms  # the host span issuing the fills; set_to_none makes zero_grad nearly free
     return Finding(
-        rule="OPT2", title="zero_grad fills gradients with zeros", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"optimizer.zero_grad() writes zeros into every gradient ({len(fill_rows) / f.n_steps:.0f} fill ops, "
                  f"{zg_ms:.2f} ms per step, {share:.1f} % of the step) instead of setting them to None."),
         evidence={"zero_grad_ms_per_step": zg_ms, "zero_grad_pct_of_step": share,

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..categories import Kind
 from ..findings import Finding
-from .context import ModelFacts, is_conv_name, is_eligible_name, is_tc_kernel_name, pct, severity_for
+from ..op_names import is_conv_name, is_tc_eligible_op, is_tc_kernel_name
+from .context import ModelFacts, pct, severity_for
 from .registry import rule
 
 PREC_THRESHOLD_PCT = 20.0
@@ -50,11 +51,13 @@ def _dtype_of(args: dict[str, Any]) -> str:
 
 
 def eligible(f: ModelFacts) -> Eligible:
-    cached = getattr(f, "_eligible", None)
-    if cached is not None:
-        return cached
+    """Tensor-Core-eligible ops of the step window, their kernel time and dtypes (shared by PREC1, TC1, ALIGN1)."""
+    return f.memo.get("eligible", lambda: _eligible(f))
+
+
+def _eligible(f: ModelFacts) -> Eligible:
     m = f.model
-    host = (m.kind == int(Kind.CPU_OP)) & f.in_window & f.name_mask("eligible", is_eligible_name)
+    host = (m.kind == int(Kind.CPU_OP)) & f.in_window & f.name_mask("eligible", is_tc_eligible_op)
     ops = f.outermost(host)
     gpu_rows, op_idx = f.gpu_rows_under(ops)
     is_k = (m.kind[gpu_rows] == int(Kind.KERNEL)) & ~f.comm_kernel_mask[gpu_rows] if len(gpu_rows) else np.zeros(0, bool)
@@ -76,7 +79,7 @@ def eligible(f: ModelFacts) -> Eligible:
     args = m.args_many(ops[order]) if len(order) else []
     dtypes = [_dtype_of(a) for a in args]
     fp32 = half = fp32_conv = 0.0
-    conv = f.string_mask("conv", is_conv_name)[m.name_id[ops]] if len(ops) else np.zeros(0, bool)
+    conv = f.name_mask("conv", is_conv_name)[ops] if len(ops) else np.zeros(0, bool)
     for i, d in zip(order, dtypes):
         if d == "fp32":
             fp32 += op_kernel_ns[i]
@@ -95,10 +98,8 @@ def eligible(f: ModelFacts) -> Eligible:
         fp32_total = half_total = fp32_conv_total = 0.0
         dtype_known = False
         signal = signal + " (no dtypes recorded)"
-    out = Eligible(ops, op_kernel_ns, gpu_rows, eligible_ns, fp32_total, fp32_conv_total, half_total, float(unknown),
-                   dtype_known, tc_ns, signal, dtypes, args, order)
-    f._eligible = out  # type: ignore[attr-defined]
-    return out
+    return Eligible(ops, op_kernel_ns, gpu_rows, eligible_ns, fp32_total, fp32_conv_total, half_total, float(unknown),
+                    dtype_known, tc_ns, signal, dtypes, args, order)
 
 
 def _gpu_family(f: ModelFacts) -> str | None:
@@ -157,7 +158,7 @@ def fp32_hotspot(f: ModelFacts) -> Finding | None:
     if tf32:
         caveats.append("TF32 keeps about 3 decimal digits of the mantissa")
     return Finding(
-        rule="PREC1", title="FP32 matmul/conv hotspot", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Matmul/conv kernels run in FP32 for {fp32_ms:.2f} ms per step ({share:.0f} % of GPU time); "
                  f"{why}." + tf32),
         evidence={"fp32_eligible_ms_per_step": fp32_ms, "fp32_eligible_pct_of_gpu": share,
@@ -203,7 +204,7 @@ def tensor_cores_unused(f: ModelFacts) -> Finding | None:
         fix = f"No kernel ran on Tensor Cores; autocast to {value} to use them."
         gain = 0.5 * elig_ms
     return Finding(
-        rule="TC1", title="Tensor Cores unused", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Tensor-Core-eligible kernels take {elig_ms:.2f} ms per step ({share:.0f} % of GPU time) "
                  "but no kernel ran on Tensor Cores (by kernel name)."),
         evidence={"eligible_ms_per_step": elig_ms, "eligible_pct_of_gpu": share, "tensor_core_ms_per_step": 0.0,
@@ -263,7 +264,7 @@ def misaligned_shapes(f: ModelFacts) -> Finding | None:
     gain = 0.3 * bad_ms
     sizes = sorted(bad_sizes)[:10]
     return Finding(
-        rule="ALIGN1", title="Tensor Core shapes misaligned", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Half/bf16 matmuls/convs with sizes not divisible by 8 ({', '.join(map(str, sizes))}) take "
                  f"{share:.0f} % of half-precision GEMM time ({bad_ms:.2f} ms per step)."),
         evidence={"misaligned_ms_per_step": bad_ms, "misaligned_pct_of_half_gemm": share, "sizes": sizes,

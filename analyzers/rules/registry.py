@@ -12,9 +12,10 @@ RuleFn = Callable[[ModelFacts], "Finding | Iterable[Finding] | None"]
 
 @dataclass(frozen=True)
 class RuleSpec:
+    """A registered rule: its stable id, what it looks for, and its function."""
+
     id: str
     title: str
-    family: str
     fn: RuleFn
     gpu: bool = False  # needs GPU work in the trace
     vendor_specific: bool = False  # NVIDIA-only signal or advice
@@ -29,8 +30,7 @@ def rule(rule_id: str, title: str, *, gpu: bool = False, vendor_specific: bool =
     def deco(fn: RuleFn) -> RuleFn:
         if rule_id in RULES and RULES[rule_id].fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"rule id {rule_id!r} registered twice")
-        family = fn.__module__.rsplit(".", 1)[-1]
-        RULES[rule_id] = RuleSpec(rule_id, title, family, fn, gpu, vendor_specific)
+        RULES[rule_id] = RuleSpec(rule_id, title, fn, gpu, vendor_specific)
         return fn
 
     return deco

@@ -50,7 +50,7 @@ def host_sync(f: ModelFacts) -> Finding | None:
     names = sorted(set(m.names[calls])) + sorted(set(m.names[ops]))
     rows = np.concatenate([calls, ops]).astype(np.int64)
     return Finding(
-        rule="SYNC1", title="Host-device synchronisation in the step", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"{n_per_step:.1f} synchronising calls per step block the host for {blocked_ms:.2f} ms "
                  f"({share:.1f} % of the step); the GPU then idles {refill_ms:.2f} ms per step until new work arrives."),
         evidence={"sync_calls_per_step": n_per_step, "blocked_ms_per_step": blocked_ms, "blocked_pct_of_step": share,

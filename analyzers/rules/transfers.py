@@ -35,7 +35,7 @@ def pageable_h2d(f: ModelFacts) -> Finding | None:
     gain = 0.5 * cost_ms
     knob, value = ("pin_memory", True)
     return Finding(
-        rule="H2D1", title="Pageable host-to-device copies", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"{len(rows) / f.n_steps:.1f} host-to-device copies per step come from pageable memory "
                  f"and cost {cost_ms:.2f} ms per step ({share:.1f} % of the step)."),
         evidence={"copies_per_step": len(rows) / f.n_steps, "copy_ms_per_step": f.per_step_ms(copy_ns),
@@ -77,7 +77,7 @@ def excessive_copies(f: ModelFacts) -> Finding | None:
         "Memset": "avoid zero-filling buffers that are overwritten anyway (torch.empty, zero_grad(set_to_none=True))",
     }[dominant]
     return Finding(
-        rule="COPY1", title="Copies take a large share of GPU time", severity=severity_for(pct(gain, f.step_ms)),
+        severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Memcpy/memset take {share:.1f} % of GPU time ({copy_ms:.2f} ms per step), mostly {dominant}."),
         evidence={"copy_ms_per_step": copy_ms, "copy_pct_of_gpu": share, "copies_per_step": len(rows) / f.n_steps,
                   "small_copies": small,

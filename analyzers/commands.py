@@ -1,0 +1,78 @@
+"""The ``torchscope analyze`` and ``torchscope compare`` commands (no Qt, no torch).
+
+Both load through :class:`~analyzers.session.AnalysisSession`; the ``torchscope``
+entry point (``profiler_gui.cli``) registers them.  User mistakes raise
+:class:`~analyzers.errors.TraceLoadError`, which the entry point prints as one line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .errors import TraceLoadError
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on stdout (no NaN: reports are made JSON-safe first)."""
+    sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False, default=str) + "\n")
+
+
+def _warn_lines(session: Any) -> None:
+    for m in session.models:
+        for w in m.warnings:
+            print(f"torchscope: warning: {m.source.path}: {w}", file=sys.stderr)
+
+
+def _checked_rank(session: Any, path: str, rank: int | None) -> int | None:
+    if rank is not None and rank not in session.ranks:
+        raise TraceLoadError(path, f"no rank {rank} in this trace (ranks: {', '.join(map(str, session.ranks))})")
+    return rank
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """``torchscope analyze PATH [--rank N] [--json]``"""
+    from .report import format_text
+    from .session import AnalysisSession
+
+    session = AnalysisSession.load(args.path)
+    rank = _checked_rank(session, args.path, getattr(args, "rank", None))
+    if not getattr(args, "quiet", False):
+        _warn_lines(session)
+    report = session.report(rank)
+    if args.json:
+        print_json(report)
+    else:
+        sys.stdout.write(format_text(report) + "\n")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``torchscope compare A B [--json]``: every rank, headline figures from the slowest."""
+    from .compare import compare, format_compare_text
+    from .session import AnalysisSession
+
+    result = compare(AnalysisSession.load(args.a), AnalysisSession.load(args.b))
+    if args.json:
+        print_json(result)
+    else:
+        sys.stdout.write(format_compare_text(result) + "\n")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``analyze`` and ``compare`` to an argparse subparsers object."""
+    p = sub.add_parser("analyze", help="report on a saved trace (file, folder, TensorBoard log dir, run bundle)")
+    p.add_argument("path", help="trace file (.json / .json.gz), folder of ranks, TensorBoard log dir or run bundle")
+    p.add_argument("--rank", type=int, default=None,
+                   help="report this rank in detail (default: a per-rank summary, then the first rank)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts and CI)")
+    p.add_argument("--quiet", action="store_true", help="do not print loader warnings")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("compare", help="compare two traces or runs (A = before, B = after), every rank")
+    p.add_argument("a", help="baseline trace or run bundle")
+    p.add_argument("b", help="changed trace or run bundle")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_compare)
