@@ -111,3 +111,22 @@ def read_samples(path: Path, origin_abs_ns: int | None) -> list[CounterTrack]:
         tracks.append(CounterTrack(name, unit, np.asarray(ts, dtype=np.int64), np.asarray(vals, dtype=np.float64),
                                    device=device, source="samples"))
     return tracks
+
+
+def timed_step_ms(info: dict[str, Any] | None) -> list[float]:
+    """Unprofiled timed-step times of a run bundle (run.json ``timed_steps.step_ms``), else []."""
+    steps = (info or {}).get("timed_steps")
+    vals = steps.get("step_ms") if isinstance(steps, dict) else None
+    return [float(v) for v in vals if isinstance(v, (int, float))] if isinstance(vals, list) else []
+
+
+def rerun_spec(info: dict[str, Any] | None) -> tuple[str, list[str], dict[str, Any], dict[str, Any]]:
+    """(workload, workload args, settings, run kwargs) to run a bundle's workload again as it was run."""
+    info = info or {}
+    loop = info.get("loop") if isinstance(info.get("loop"), dict) else {}
+    kwargs: dict[str, Any] = {k: loop[k] for k in ("warmup_steps", "profile_steps", "timed_steps")
+                              if isinstance(loop.get(k), int)}
+    if info.get("device") in ("cpu", "cuda"):
+        kwargs["device"] = info["device"]
+    return (str(info.get("workload")), [str(x) for x in info.get("workload_args") or []],
+            dict(info.get("settings") or {}), kwargs)

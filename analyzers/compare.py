@@ -74,7 +74,7 @@ def _window_rows(ra: RankAnalysis, mask: np.ndarray) -> np.ndarray:
     steps = ra.steps
     if steps.count:
         lo, hi = int(np.min(steps.start_ns)), int(np.max(steps.end_ns))
-        mask = mask & (model.start_ns >= lo) & (model.start_ns < hi)
+        mask = mask & (ra.model.start_ns >= lo) & (ra.model.start_ns < hi)
     return np.flatnonzero(mask)
 
 

@@ -47,10 +47,11 @@ class _Sections:
         """``fn()``, or ``default`` with the failure recorded under ``what``."""
         try:
             return fn()
+        except AnalysisError as exc:  # an analysis it needs failed: named by that analysis
+            self.errors[f"rank {self.ra.rank}: {exc.analysis}"] = str(exc)
         except Exception as exc:  # noqa: BLE001 - recorded by name; the report still stands
-            self.errors[f"rank {self.ra.rank}: {what}"] = (
-                str(exc) if isinstance(exc, AnalysisError) else f"{what} could not be computed: {type(exc).__name__}: {exc}")
-            return default
+            self.errors[f"rank {self.ra.rank}: {what}"] = str(AnalysisError(what, exc))
+        return default
 
 
 def _devices(model: TraceModel) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ Parsing (msgspec) and pandas/numpy analysis hold the GIL for seconds on a
 1M-event trace, which would freeze the window even from a worker thread.
 For large inputs the worker thread instead runs ``python -m
 profiler_gui.isolated_load PATH OUTDIR`` and relays its progress; the child
-pickles the :class:`Analysis` with protocol 5 and out-of-band buffers (the
+pickles the :class:`~profiler_gui.analysis.Opened` session (warmed) with protocol 5 and out-of-band buffers (the
 per-row args are packed into one blob first), so the parent rebuilds it with
 a few memcpy-free steps.  Cancel kills the child.  No Qt here.
 
@@ -15,6 +15,7 @@ resolves the classes an Analysis is made of (numpy, pandas, our dataclasses).
 """
 from __future__ import annotations
 
+import copyreg
 import io
 import json
 import os
@@ -30,7 +31,28 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .analysis import Analysis, Cancelled, load_and_analyze
+from analyzers.errors import AnalysisError
+from analyzers.memo import Memo
+
+from .analysis import Cancelled, Opened
+from .analysis import load_session as load_and_analyze
+
+
+def _memo(values: dict, errors: dict, counts: dict) -> Memo:
+    """A Memo rebuilt in the parent (its lock is not picklable; a fresh one is made)."""
+    memo = Memo()
+    memo.values.update(values)
+    memo.counts.update(counts)
+    for key, (analysis, message, text) in errors.items():
+        err = AnalysisError.__new__(AnalysisError)
+        Exception.__init__(err, text)
+        err.analysis, err.message = analysis, message
+        memo.errors[key] = err
+    return memo
+
+
+copyreg.pickle(Memo, lambda m: (_memo, (m.values, {k: (e.analysis, e.message, str(e)) for k, e in m.errors.items()},
+                                        dict(m.counts))))
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: inputs larger than this (uncompressed estimate, bytes) load in a child process
@@ -118,7 +140,7 @@ def should_isolate(path: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- parent side
-def load_isolated(path: str, progress: Callable[[str, float], None], cancel: threading.Event) -> Analysis:
+def load_isolated(path: str, progress: Callable[[str, float], None], cancel: threading.Event) -> Opened:
     from analyzers.errors import TraceLoadError
 
     out_dir = tempfile.mkdtemp(prefix="torchscope-load-")
@@ -176,7 +198,7 @@ def load_isolated(path: str, progress: Callable[[str, float], None], cancel: thr
             time.sleep(0)
         with open(os.path.join(out_dir, "main.pkl"), "rb") as fh:
             head = fh.read()
-        analysis: Analysis = _AnalysisUnpickler(io.BytesIO(head), buffers=buffers).load()
+        analysis: Opened = _AnalysisUnpickler(io.BytesIO(head), buffers=buffers).load()
         progress("done", 1.0)
         return analysis
     finally:
@@ -189,7 +211,7 @@ def load_isolated(path: str, progress: Callable[[str, float], None], cancel: thr
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
-def load_and_analyze_auto(path: str, progress: Callable[[str, float], None], cancel: threading.Event) -> Analysis:
+def load_and_analyze_auto(path: str, progress: Callable[[str, float], None], cancel: threading.Event) -> Opened:
     """In a child process for big inputs, in this (worker) thread otherwise."""
     if should_isolate(path):
         return load_isolated(path, progress, cancel)
@@ -197,8 +219,8 @@ def load_and_analyze_auto(path: str, progress: Callable[[str, float], None], can
 
 
 # ----------------------------------------------------------------------------- child side
-def _prepare(a: Analysis) -> None:
-    for m in a.models:
+def _prepare(a: Opened) -> None:
+    for m in a.session.models:
         m.__dict__.pop("names", None)  # object array: rebuilt lazily in the parent
         m.__dict__.pop("_string_index", None)
         m.__dict__.pop("_torchscope_cache", None)

@@ -14,8 +14,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from .analysis import Analysis, Cancelled
-
+from .analysis import Cancelled, Opened, warm_rank
 
 
 class RunError(RuntimeError):
@@ -100,15 +99,20 @@ def user_message(exc: BaseException) -> str:
 
 
 def load_task(path: str, parent: QObject | None = None) -> Task:
-    """Load and analyze ``path``; done(Analysis)."""
+    """Load ``path`` into an AnalysisSession and warm its first rank; done(Opened)."""
     from .isolated_load import load_and_analyze_auto
 
     return Task("load", lambda progress, cancel: load_and_analyze_auto(path, progress, cancel), parent)
 
 
+def warm_task(opened: Opened, rank: int, parent: QObject | None = None) -> Task:
+    """Compute what the views show for ``rank`` of an open session (nothing else is recomputed); done(Opened)."""
+    return Task("rank switch", lambda progress, cancel: warm_rank(opened, rank, progress, cancel), parent)
+
+
 def run_workload_and_load(workload: str, settings: dict[str, Any], out_dir: str, *, workload_args: list[str] | None = None,
                           run_kwargs: dict[str, Any] | None = None, progress: Callable[[str, float], None],
-                          cancel: threading.Event) -> Analysis:
+                          cancel: threading.Event) -> Opened:
     """Run ``workload`` via collectors.runner, then load and analyze its bundle (raises on failure)."""
     from collectors.runner import run_workload
 
@@ -159,10 +163,10 @@ def ab_progress_text(event: dict[str, Any]) -> tuple[str, float]:
 
 def run_ab_and_load(workload: str, base_settings: dict[str, Any], fix: dict[str, Any], out_dir: str, *,
                     rounds: int = 2, workload_args: list[str] | None = None, run_kwargs: dict[str, Any] | None = None,
-                    progress: Callable[[str, float], None], cancel: threading.Event) -> tuple[Analysis, Analysis, Any]:
+                    progress: Callable[[str, float], None], cancel: threading.Event) -> tuple[Opened, Opened, Any]:
     """Run A (``base_settings``) and B (+ ``fix``) interleaved via collectors.ab.run_ab; load both bundles.
 
-    Returns (analysis of A's bundle, analysis of B's bundle, the ABResult).  User mistakes
+    Returns (A's bundle opened, B's bundle opened, the ABResult).  User mistakes
     (KnobError, KnobRefused, WorkloadRefError, UsageError) propagate as they are; a run that did
     not finish raises RunError; Cancel raises Cancelled.  The one place the GUI runs an A/B.
     """

@@ -15,7 +15,6 @@ import numpy as np
 from .. import intervals as iv
 from ..categories import (COMM_KERNEL_PREFIXES, COMM_OP_PREFIXES, DATALOADER_PREFIXES, GPU_WORK_KINDS, STEP_PREFIX,
                           SYNC_CALL_NAMES, Kind)
-from ..findings import severity_for  # noqa: F401 - re-exported for the rule modules
 from ..idle_time import device_idle
 from ..memo import Memo
 from ..op_names import is_backward_name

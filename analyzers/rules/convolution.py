@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..findings import Finding
+from ..findings import Finding, severity_for
 from ..op_names import is_conv_name
-from .context import ModelFacts, pct, severity_for
+from .context import ModelFacts, pct
 from .precision import eligible
 from .registry import rule
 
@@ -15,7 +15,6 @@ THRESHOLD_PCT = 20.0
 def _conv(f: ModelFacts) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     """(op indices into eligible().ops, their kernel ns, conv ns, half conv ns, fp32 conv ns)."""
     e = eligible(f)
-    m = f.model
     if not len(e.ops):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), 0.0, 0.0, 0.0
     conv_mask = f.name_mask("conv", is_conv_name)[e.ops]

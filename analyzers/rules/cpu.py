@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..findings import Finding
+from ..findings import Finding, severity_for
 from ..categories import Kind
-from .context import ModelFacts, pct, severity_for
+from .context import ModelFacts, pct
 from .registry import rule
 
 CPUQ_THRESHOLD_PCT = 40.0

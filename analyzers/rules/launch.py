@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..findings import Finding
+from ..findings import Finding, severity_for
 from .. import intervals as iv
-from .context import ModelFacts, overlap_with_union, pct, severity_for
+from .context import ModelFacts, overlap_with_union, pct
 from .registry import rule
 
 BUSY_MAX_PCT = 50.0

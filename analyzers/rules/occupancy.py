@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..findings import Finding
-from .context import ModelFacts, pct, severity_for
+from ..findings import Finding, severity_for
+from .context import ModelFacts, pct
 from .registry import rule
 
 THRESHOLD_PCT = 10.0

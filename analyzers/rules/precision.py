@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..categories import Kind
-from ..findings import Finding
+from ..findings import Finding, severity_for
 from ..op_names import is_conv_name, is_tc_eligible_op, is_tc_kernel_name
-from .context import ModelFacts, pct, severity_for
+from .context import ModelFacts, pct
 from .registry import rule
 
 PREC_THRESHOLD_PCT = 20.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..categories import Kind
-from ..findings import Finding
-from .context import ModelFacts, pct, severity_for
+from ..findings import Finding, severity_for
+from .context import ModelFacts, pct
 from .registry import rule
 
 MAX_PER_STEP = 2.0

@@ -16,7 +16,7 @@ from .tables import TableView
 
 
 class CompareView(QWidget):
-    """Shows the dict from profiler_gui.analysis.compare_analyses."""
+    """Shows the dict from :func:`profiler_gui.comparison.compare_sessions` (A is the open session)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +79,9 @@ class CompareView(QWidget):
             theme_mod.style_plot(p, t)
         if self.result is not None:
             self.set_result(self.result)
+
+    def show_rank(self, session: Any, rank: int) -> None:
+        """The comparison is of whole sessions (every rank); switching the shown rank keeps it."""
 
     def speedup(self) -> float | None:
         return None if self.result is None else self.result.get("speedup")

@@ -10,7 +10,9 @@ from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
-from ..analysis import Analysis
+from analyzers.session import AnalysisSession
+
+from ..analysis import shown_findings
 from .common import fmt_ms, fmt_num, note_label
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
@@ -35,12 +37,13 @@ def _evidence_html(ev: Any) -> str:
 class FindingsView(QWidget):
     """List on the left, the selected finding on the right."""
 
-    showInTimeline = Signal(int)  # finding index
-    applyFix = Signal(int)  # finding index
+    showInTimeline = Signal(int)  # index into self.findings (each finding names its rank)
+    applyFix = Signal(int)  # index into self.findings
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.analysis: Analysis | None = None
+        self.session: AnalysisSession | None = None
+        self.rank: int | None = None
         self.findings: list[Any] = []
         self.current: int | None = None
         lay = QVBoxLayout(self)
@@ -92,20 +95,24 @@ class FindingsView(QWidget):
         self.copy_button.clicked.connect(self.copy_fix)
         self._show(-1)
 
-    def set_analysis(self, a: Analysis) -> None:
-        self.analysis = a
-        self.findings = list(a.findings)
+    def set_theme(self, theme: Any) -> None:
+        pass
+
+    def show_rank(self, session: AnalysisSession, rank: int) -> None:
+        """Every rank's findings (each labelled with its rank when there are several)."""
+        self.session, self.rank = session, rank
+        self.findings, msg = shown_findings(session, rank)
         self.list.clear()
-        msg = a.unavailable.get("findings")
         if msg:
-            self.note.setText(f"Findings: {msg}")
+            self.note.setText(msg)
         elif not self.findings:
             self.note.setText("No findings: no rule found a bottleneck worth fixing in this trace.")
         self.note.setVisible(bool(msg) or not self.findings)
         for f in self.findings:
             gain = float(getattr(f, "gain_ms", 0) or 0)
             sev = str(getattr(f, "severity", ""))
-            item = QListWidgetItem(f"[{sev}] {getattr(f, 'title', f)}\n    est. gain {fmt_ms(gain)} per step")
+            where = f" (rank {f.rank})" if session.is_multi_rank and f.rank is not None else ""
+            item = QListWidgetItem(f"[{sev}] {getattr(f, 'title', f)}{where}\n    est. gain {fmt_ms(gain)} per step")
             self.list.addItem(item)
         if self.findings:
             self.list.setCurrentRow(0)
@@ -129,7 +136,9 @@ class FindingsView(QWidget):
         self.title.setText(f"<h3>{html.escape(str(f.title))}</h3><b>Severity:</b> {html.escape(str(f.severity))} &nbsp; "
                            f"<b>Estimated gain:</b> {fmt_ms(gain)} per step"
                            + (f" ({float(pct):.0f} % of the step)" if pct else "")
-                           + f" &nbsp; <b>Rule:</b> {html.escape(str(f.rule))}")
+                           + f" &nbsp; <b>Rule:</b> {html.escape(str(f.rule))}"
+                           + (f" &nbsp; <b>Rank:</b> {f.rank}" if f.rank is not None and self.session is not None
+                              and self.session.is_multi_rank else ""))
         parts = [f"<p>{html.escape(str(f.summary))}</p>"]
         ev = _evidence_html(getattr(f, "evidence", None))
         if ev:
@@ -151,15 +160,16 @@ class FindingsView(QWidget):
         self.apply_note.setText(why)
 
     def can_apply(self, f: Any) -> tuple[bool, str]:
-        a = self.analysis
         knob = getattr(f, "knob", None)
-        if a is None or a.model.run_info is None:
+        info = self.session.rank(f.rank if f.rank in self.session.ranks else None).model.run_info \
+            if self.session is not None else None
+        if info is None:
             return False, "Apply fix & rerun needs a TorchScope run bundle (this trace was recorded elsewhere)."
         if not knob:
             return False, "This finding has no knob TorchScope can set automatically; apply the fix by hand."
-        if not a.model.run_info.get("workload"):
+        if not info.get("workload"):
             return False, "The run bundle does not name its workload."
-        return True, (f"Runs {a.model.run_info.get('workload')} A/B: this bundle's settings (A) against "
+        return True, (f"Runs {info.get('workload')} A/B: this bundle's settings (A) against "
                       f"+ {knob}={getattr(f, 'knob_value', None)} (B), interleaved rounds, then shows the speedup "
                       "with its 95 % CI in Compare.")
 

@@ -10,7 +10,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from .. import theme as theme_mod
-from ..analysis import Analysis
+from analyzers.errors import AnalysisError
+from analyzers.session import AnalysisSession
+
+from ..analysis import memory_view
 from .common import note_label
 from .tables import TableView
 
@@ -20,7 +23,9 @@ MB = 2**20
 class MemoryView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.analysis: Analysis | None = None
+        self.session: AnalysisSession | None = None
+        self.rank: int | None = None
+        self.memory: dict[str, Any] = {}
         self.theme = theme_mod.LIGHT
         self.curves: dict[str, Any] = {}
         lay = QVBoxLayout(self)
@@ -46,19 +51,23 @@ class MemoryView(QWidget):
     def set_theme(self, t: theme_mod.Theme) -> None:
         self.theme = t
         theme_mod.style_plot(self.plot, t)
-        if self.analysis is not None:
-            self.set_analysis(self.analysis)
+        if self.session is not None:
+            self.show_rank(self.session, self.rank)
 
-    def set_analysis(self, a: Analysis) -> None:
-        self.analysis = a
+    def show_rank(self, session: AnalysisSession, rank: int) -> None:
+        self.session, self.rank = session, rank
         self.plot.clear()
         self.legend.clear()
         self.curves = {}
-        mem = a.memory or {}
+        try:
+            mem, err = memory_view(session.rank(rank)), None
+        except AnalysisError as exc:
+            mem, err = {}, str(exc)
+        self.memory = mem
         devices = mem.get("devices") or []
         if not devices:
-            why = a.unavailable.get("memory") or ("this trace has no [memory] events; record with "
-                                                   "torch.profiler.profile(profile_memory=True) to see memory")
+            why = err or ("this trace has no [memory] events; record with "
+                          "torch.profiler.profile(profile_memory=True) to see memory")
             self.summary.setText("")
             self.empty.setText(f"Memory: {why}.")
             self.empty.show()
@@ -95,5 +104,5 @@ class MemoryView(QWidget):
         self.table.set_frame(mem.get("live_at_peak"), note=(f"At the peak of {mem.get('peak_device', '')}. {note}").strip())
 
     def peak_bytes(self) -> dict[str, float]:
-        mem = (self.analysis.memory if self.analysis else None) or {}
+        mem = self.memory or {}
         return {d["label"]: d["peak_bytes"] for d in mem.get("devices") or []}

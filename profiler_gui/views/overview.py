@@ -11,7 +11,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from .. import theme as theme_mod
-from ..analysis import Analysis, step_count, timed_steps_ms
+from analyzers.rank_analysis import RankAnalysis
+from analyzers.session import AnalysisSession
+
+from ..analysis import shown_findings, step_ms, timed_steps_ms
 from .common import fmt_ms, fmt_num
 
 
@@ -69,11 +72,12 @@ def gpu_metric_items(gpu: Any) -> list[tuple[str, str]]:
 class OverviewView(QWidget):
     """The first tab after opening a trace."""
 
-    findingActivated = Signal(int)  # index into analysis.findings
+    findingActivated = Signal(int)  # index into the findings listed (shown_findings)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.analysis: Analysis | None = None
+        self.session: AnalysisSession | None = None
+        self.rank: int | None = None
         self.theme = theme_mod.LIGHT
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -144,177 +148,193 @@ class OverviewView(QWidget):
         self.theme = t
         for p in (self.step_plot, self.bd_plot):
             theme_mod.style_plot(p, t)
-        if self.analysis is not None:
-            self.set_analysis(self.analysis)
+        if self.session is not None:
+            self.show_rank(self.session, self.rank)
 
     # ------------------------------------------------------------------ content
-    def set_analysis(self, a: Analysis) -> None:
-        self.analysis = a
-        m = a.model
-        s = m.summary()
-        facts = [
-            ("Source", html.escape(m.source.path)),
-            ("Format", html.escape(f"{m.source.format} (schema: {m.source.schema})")),
-            ("Events", f"{s['events']:,} raw, {s['slices']:,} slices"),
-            ("Span", fmt_ms(s["span_ms"])),
-            ("Ranks", f"{len(a.models)}" + (f" (world size {m.world_size})" if m.world_size else "")
-             + (f"; showing rank <b>{a.current_rank}</b>" if len(a.models) > 1 else "")),
-            ("Kernels / copies / CPU ops", f"{s['kernels']:,} / {s['memcpys']:,} / {s['cpu_ops']:,}"),
-        ]
-        ri = m.run_info
-        if ri is not None:
-            facts.append(("Workload", html.escape(str(ri.get("workload", "?")))))
-            settings = m.settings
-            facts.append(("Settings", html.escape(", ".join(f"{k}={v}" for k, v in settings.items()) or "defaults")))
-            facts.append(("Run status", html.escape(str(ri.get("status", "?")))))
-        warns = [w for mm in a.models for w in mm.warnings]
-        if warns:
-            facts.append(("Warnings", "<br>".join(html.escape(w) for w in warns[:8])
-                          + (f"<br>... {len(warns) - 8} more" if len(warns) > 8 else "")))
-        self.facts.setText(_kv_html(facts))
+    def show_rank(self, session: AnalysisSession, rank: int) -> None:
+        self.session, self.rank = session, rank
+        ra = session.rank(rank)
+        self.facts.setText(_kv_html(_facts(session, ra)))
+        self.devices.setText(_devices_html(ra))
+        self._set_gpu(ra)
+        self._set_distributed(session, rank)
+        self._set_findings(session, rank)
+        self._set_steps(ra)
+        self._set_breakdown(ra)
 
-        # devices
-        if not m.has_gpu:
-            dev_html = "<b>CPU-only trace</b>: no GPU kernels or copies were recorded, so GPU metrics do not apply."
-        else:
-            rows = []
-            for d in m.gpu_devices:
-                p = m.device_property(d)
-                extra = []
-                if p.get("totalGlobalMem"):
-                    extra.append(f"{float(p['totalGlobalMem']) / 2**30:.0f} GiB")
-                if p.get("numSms"):
-                    extra.append(f"{p['numSms']} SMs")
-                if p.get("computeMajor") is not None:
-                    extra.append(f"sm_{p.get('computeMajor')}{p.get('computeMinor', '')}")
-                rows.append((f"GPU {d}", html.escape(str(p.get("name", "unknown name")) + (f" ({', '.join(extra)})" if extra else ""))))
-            rows.append(("Vendor", html.escape(m.vendor)))
-            dev_html = _kv_html(rows)
-        self.devices.setText(dev_html)
-
-        # GPU metrics
-        if not m.has_gpu:
+    def _set_gpu(self, ra: RankAnalysis) -> None:
+        if not ra.model.has_gpu:
             self.gpu.setText("<i>Not applicable: CPU-only trace.</i>")
-        elif a.gpu is None:
+            return
+        gpu, err = ra.try_get("gpu_metrics")
+        if err is not None:
             self.gpu.setText(f"<i>GPU utilization, SM efficiency, occupancy and Tensor Core share: "
-                             f"{html.escape(a.unavailable.get('gpu', 'not available'))}</i>")
+                             f"{html.escape(err)}</i>")
         else:
-            self.gpu.setText(_kv_html(gpu_metric_items(a.gpu)))
+            self.gpu.setText(_kv_html(gpu_metric_items(gpu)))
 
-        self._set_distributed(a)
-        self._set_findings(a)
-        self._set_steps(a)
-        self._set_breakdown(a)
-
-    def _set_distributed(self, a: Analysis) -> None:
+    def _set_distributed(self, session: AnalysisSession, rank: int) -> None:
         """Per-rank step time, comm vs compute and their overlap, the slowest rank (only with > 1 rank)."""
-        if len(a.models) < 2:
+        if not session.is_multi_rank:
             self.dist_box.hide()
             self.dist.setText("")
             return
         self.dist_box.show()
-        d = a.distributed
-        if not d:
-            msg = a.unavailable.get("distributed", "not available")
-            self.dist.setText(f"<i>Distributed summary: {html.escape(msg)}</i>")
+        try:
+            d = session.distributed
+        except Exception as exc:  # noqa: BLE001 - AnalysisError: its message is shown
+            self.dist.setText(f"<i>Distributed summary: {html.escape(str(exc))}</i>")
             return
-        slow = d.get("slowest_rank")
-        rows = []
-        for p in d.get("per_rank") or []:
-            r = p.get("rank")
-            mark = " &#9664; slowest" if r == slow else ""
-            shown = " (shown)" if r == a.current_rank else ""
-            pct = p.get("overlap_pct")
-            rows.append(f"<tr><td>{html.escape(str(r))}{shown}</td><td align='right'>{fmt_ms(p.get('step_mean_ms'))}</td>"
-                        f"<td align='right'>{fmt_ms(p.get('computation_ms'))}</td>"
-                        f"<td align='right'>{fmt_ms(p.get('communication_ms'))}</td>"
-                        f"<td align='right'>{fmt_ms(p.get('overlap_ms'))}"
-                        f"{f' ({float(pct):.0f} %)' if pct is not None else ''}</td><td>{mark}</td></tr>")
-        skew = d.get("step_skew_pct")
-        head = (f"{d.get('ranks')} ranks; slowest rank <b>{html.escape(str(slow))}</b> "
-                f"({fmt_ms(d.get('slowest_step_ms'))} per step"
-                + (f", {float(skew):.1f} % slower than the fastest" if skew is not None else "") + ").")
-        self.dist.setText(f"{head}<table cellspacing='4'><tr><th align='left'>rank</th><th>step</th><th>compute</th>"
-                          f"<th>comm</th><th>overlap</th><th></th></tr>{''.join(rows)}</table>"
-                          "<small>per step, GPU kernel time inside the step window; overlap = communication "
-                          "hidden under computation. Switch ranks with the Rank selector in the toolbar.</small>")
+        self.dist.setText(_distributed_html(d, rank))
 
-    def _set_findings(self, a: Analysis) -> None:
-        if not a.findings:
-            msg = a.unavailable.get("findings")
-            self.findings.setText(f"<i>Findings: {html.escape(msg)}</i>" if msg else "<i>No findings: nothing stood out.</i>")
+    def _set_findings(self, session: AnalysisSession, rank: int) -> None:
+        findings, err = shown_findings(session, rank)
+        if not findings:
+            self.findings.setText(f"<i>{html.escape(err)}</i>" if err else "<i>No findings: nothing stood out.</i>")
             return
         items = []
-        for i, f in enumerate(a.findings[:5]):
-            gain = getattr(f, "gain_ms", None)
-            sev = str(getattr(f, "severity", ""))
-            gain_txt = f" &mdash; est. gain {fmt_ms(float(gain))}/step" if gain else ""
-            items.append(f"<li><a href='finding:{i}'>{html.escape(str(getattr(f, 'title', f)))}</a> "
-                         f"<span>[{html.escape(sev)}]</span>{gain_txt}</li>")
-        more = f"<br>{len(a.findings) - 5} more in the Findings tab" if len(a.findings) > 5 else ""
+        for i, f in enumerate(findings[:5]):
+            gain_txt = f" &mdash; est. gain {fmt_ms(float(f.gain_ms))}/step" if f.gain_ms else ""
+            where = f" (rank {f.rank})" if session.is_multi_rank and f.rank is not None else ""
+            items.append(f"<li><a href='finding:{i}'>{html.escape(str(f.title))}</a>{where} "
+                         f"<span>[{html.escape(str(f.severity))}]</span>{gain_txt}</li>")
+        more = f"<br>{len(findings) - 5} more in the Findings tab" if len(findings) > 5 else ""
         self.findings.setText(f"<ol style='margin-left:-20px'>{''.join(items)}</ol>{more}")
 
     def step_count(self) -> int:
-        return 0 if self.analysis is None or self.analysis.steps is None else len(self.analysis.steps)
+        if self.session is None:
+            return 0
+        steps, err = self.session.rank(self.rank).try_get("steps")
+        return 0 if err is not None else int(steps.count)
 
-    def _set_steps(self, a: Analysis) -> None:
+    def _set_steps(self, ra: RankAnalysis) -> None:
         self.step_plot.clear()
-        steps = a.steps
-        if steps is None or not len(steps):
+        steps, err = ra.try_get("steps")
+        if err is not None:
+            self.step_summary.setText(f"<i>Steps: {html.escape(err)}</i>")
+            return
+        if not steps.count:
             self.step_summary.setText("<i>No ProfilerStep ranges in this trace: step metrics are not available.</i>")
             return
-        vals = steps["step_ms"].to_numpy(dtype=float)
-        n = step_count(a.steps_raw, steps)
-        text = (f"{n} profiled steps: median {fmt_ms(float(np.median(vals)))}, "
-                f"min {fmt_ms(float(vals.min()))}, max {fmt_ms(float(vals.max()))}")
-        timed = timed_steps_ms(a.model)
+        vals = step_ms(ra)
+        text = (f"{steps.count} profiled steps: mean {fmt_ms(float(vals.mean()))}, median "
+                f"{fmt_ms(float(np.median(vals)))}, min {fmt_ms(float(vals.min()))}, max {fmt_ms(float(vals.max()))}")
+        timed = timed_steps_ms(ra)
         if timed:
             text += (f"<br>{len(timed)} timed steps without the profiler: median "
                      f"<b>{fmt_ms(float(np.median(timed)))}</b> (the figure A/B comparisons use)")
         self.step_summary.setText(text)
-        x = np.arange(len(vals))
-        bar = pg.BarGraphItem(x=x, height=vals, width=0.7, brush=self.theme.series[0], pen=pg.mkPen(None))
+        bar = pg.BarGraphItem(x=np.arange(len(vals)), height=vals, width=0.7, brush=self.theme.series[0],
+                              pen=pg.mkPen(None))
         self.step_plot.addItem(bar)
-        ax = self.step_plot.getAxis("bottom")
-        labels = [(i, str(s)) for i, s in enumerate(steps["step"].tolist())]
-        stride = max(1, len(labels) // 20)
-        ax.setTicks([labels[::stride]])
+        labels = [(i, str(s)) for i, s in enumerate(np.asarray(steps.number).tolist())]
+        self.step_plot.getAxis("bottom").setTicks([labels[::max(1, len(labels) // 20)]])
         self.step_plot.setXRange(-0.6, len(vals) - 0.4, padding=0)
         self.step_plot.setYRange(0, float(vals.max()) * 1.1, padding=0)
 
-    def _set_breakdown(self, a: Analysis) -> None:
+    def _set_breakdown(self, ra: RankAnalysis) -> None:
         self.bd_plot.clear()
         if self.bd_legend is not None:
             self.bd_legend.clear()
-        df = a.breakdown
-        if df is None or not len(df):
-            msg = a.unavailable.get("breakdown", "no steps")
-            self.bd_table.setText(f"<i>Breakdown: {html.escape(msg)}</i>")
+        df, err = ra.try_get("breakdown")
+        mean, err_mean = ra.try_get("mean_breakdown_ms")
+        if err or err_mean or df is None or not len(df):
+            self.bd_table.setText(f"<i>Breakdown: {html.escape(err or err_mean or 'no steps')}</i>")
             self.bd_plot.hide()
             return
         self.bd_plot.show()
-        comps = [c for c in df.columns if str(c).endswith("_ms") and str(c) != "step_ms"]
+        comps = [str(c).removesuffix("_ms") for c in df.columns if str(c).endswith("_ms") and str(c) != "step_ms"]
         bottom = np.zeros(len(df))
         x = np.arange(len(df))
         for i, c in enumerate(comps):
-            h = df[c].to_numpy(dtype=float)
-            h = np.nan_to_num(h)
-            item = pg.BarGraphItem(x=x, y0=bottom, height=h, width=0.7, brush=self.theme.series[i % len(self.theme.series)],
-                                   pen=pg.mkPen(None))
+            h = np.nan_to_num(df[f"{c}_ms"].to_numpy(dtype=float))
+            item = pg.BarGraphItem(x=x, y0=bottom, height=h, width=0.7,
+                                   brush=self.theme.series[i % len(self.theme.series)], pen=pg.mkPen(None))
             self.bd_plot.addItem(item)
-            self.bd_legend.addItem(item, str(c).removesuffix("_ms"))
+            self.bd_legend.addItem(item, c)
             bottom += h
         steps = [str(v) for v in df.index] if df.index.name == "step" else [str(i) for i in range(len(df))]
-        stride = max(1, len(steps) // 20)
-        self.bd_plot.getAxis("bottom").setTicks([[(i, s) for i, s in enumerate(steps)][::stride]])
+        self.bd_plot.getAxis("bottom").setTicks([[(i, s) for i, s in enumerate(steps)][::max(1, len(steps) // 20)]])
         self.bd_plot.setXRange(-0.6, len(df) + 1.5, padding=0)
-        mean = a.mean_breakdown or {}
-        total = float(mean.get("step_ms") or sum(v for k, v in mean.items() if k in comps) or 0.0)
-        rows = "".join(
-            f"<tr><td><span style='color:{self.theme.series[i % len(self.theme.series)]}'>&#9632;</span> "
-            f"{html.escape(str(c).removesuffix('_ms'))}</td><td align='right'>{fmt_ms(float(mean.get(c, 0.0)))}</td>"
-            f"<td align='right'>{(100.0 * float(mean.get(c, 0.0)) / total) if total else 0:.1f} %</td></tr>"
-            for i, c in enumerate(comps))
-        self.bd_table.setText(f"<table cellspacing='4'><tr><th align='left'>mean per step</th><th>time</th>"
-                              f"<th>% of step</th></tr>{rows}<tr><td><b>step</b></td><td align='right'><b>{fmt_ms(total)}"
-                              f"</b></td><td></td></tr></table>")
+        total = float(df["step_ms"].mean()) if "step_ms" in df.columns else float(sum(mean.values()))
+        self.bd_table.setText(_breakdown_html(comps, mean, total, self.theme.series))
+
+
+def _facts(session: AnalysisSession, ra: RankAnalysis) -> list[tuple[str, str]]:
+    m = ra.model
+    s = m.summary()
+    n = len(session.ranks)
+    facts = [
+        ("Source", html.escape(m.source.path)),
+        ("Format", html.escape(f"{m.source.format} (schema: {m.source.schema})")),
+        ("Events", f"{s['events']:,} raw, {s['slices']:,} slices"),
+        ("Span", fmt_ms(s["span_ms"])),
+        ("Ranks", f"{n}" + (f" (world size {m.world_size})" if m.world_size else "")
+         + (f"; showing rank <b>{ra.rank}</b>" if n > 1 else "")),
+        ("Kernels / copies / CPU ops", f"{s['kernels']:,} / {s['memcpys']:,} / {s['cpu_ops']:,}"),
+    ]
+    ri = m.run_info
+    if ri is not None:
+        facts.append(("Workload", html.escape(str(ri.get("workload", "?")))))
+        facts.append(("Settings", html.escape(", ".join(f"{k}={v}" for k, v in m.settings.items()) or "defaults")))
+        facts.append(("Run status", html.escape(str(ri.get("status", "?")))))
+    warns = list(m.warnings)
+    if warns:
+        facts.append(("Warnings", "<br>".join(html.escape(w) for w in warns[:8])
+                      + (f"<br>... {len(warns) - 8} more" if len(warns) > 8 else "")))
+    return facts
+
+
+def _devices_html(ra: RankAnalysis) -> str:
+    m = ra.model
+    if not m.has_gpu:
+        return "<b>CPU-only trace</b>: no GPU kernels or copies were recorded, so GPU metrics do not apply."
+    rows = []
+    for d in m.gpu_devices:
+        p = m.device_property(d)
+        extra = []
+        if p.get("totalGlobalMem"):
+            extra.append(f"{float(p['totalGlobalMem']) / 2**30:.0f} GiB")
+        if p.get("numSms"):
+            extra.append(f"{p['numSms']} SMs")
+        if p.get("computeMajor") is not None:
+            extra.append(f"sm_{p.get('computeMajor')}{p.get('computeMinor', '')}")
+        rows.append((f"GPU {d}", html.escape(str(p.get("name", "unknown name"))
+                                             + (f" ({', '.join(extra)})" if extra else ""))))
+    rows.append(("Vendor", html.escape(m.vendor)))
+    return _kv_html(rows)
+
+
+def _distributed_html(d: dict[str, Any], shown: int) -> str:
+    slow = d.get("slowest_rank")
+    rows = []
+    for p in d.get("per_rank") or []:
+        r = p.get("rank")
+        mark = " &#9664; slowest" if r == slow else ""
+        pct = p.get("overlap_pct")
+        rows.append(f"<tr><td>{html.escape(str(r))}{' (shown)' if r == shown else ''}</td>"
+                    f"<td align='right'>{fmt_ms(p.get('step_mean_ms'))}</td>"
+                    f"<td align='right'>{fmt_ms(p.get('computation_ms'))}</td>"
+                    f"<td align='right'>{fmt_ms(p.get('communication_ms'))}</td>"
+                    f"<td align='right'>{fmt_ms(p.get('overlap_ms'))}"
+                    f"{f' ({float(pct):.0f} %)' if pct is not None else ''}</td><td>{mark}</td></tr>")
+    skew = d.get("step_skew_pct")
+    head = (f"{d.get('ranks')} ranks; slowest rank <b>{html.escape(str(slow))}</b> "
+            f"({fmt_ms(d.get('slowest_step_ms'))} per step"
+            + (f", {float(skew):.1f} % slower than the fastest" if skew is not None else "") + ").")
+    return (f"{head}<table cellspacing='4'><tr><th align='left'>rank</th><th>step</th><th>compute</th>"
+            f"<th>comm</th><th>overlap</th><th></th></tr>{''.join(rows)}</table>"
+            "<small>per step, GPU kernel time inside the step window; overlap = communication "
+            "hidden under computation. Switch ranks with the Rank selector in the toolbar.</small>")
+
+
+def _breakdown_html(comps: list[str], mean: dict[str, float], total: float, series: list[str]) -> str:
+    rows = "".join(
+        f"<tr><td><span style='color:{series[i % len(series)]}'>&#9632;</span> "
+        f"{html.escape(c)}</td><td align='right'>{fmt_ms(float(mean.get(c, 0.0)))}</td>"
+        f"<td align='right'>{(100.0 * float(mean.get(c, 0.0)) / total) if total else 0:.1f} %</td></tr>"
+        for i, c in enumerate(comps))
+    return (f"<table cellspacing='4'><tr><th align='left'>mean per step</th><th>time</th>"
+            f"<th>% of step</th></tr>{rows}<tr><td><b>step</b></td><td align='right'><b>{fmt_ms(total)}"
+            f"</b></td><td></td></tr></table>")

@@ -10,6 +10,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRegularExpression,
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTableView,
                                QVBoxLayout, QWidget)
 
+from analyzers.session import AnalysisSession
+
 from .common import fmt_num, note_label
 
 SORT_ROLE = Qt.UserRole + 1
@@ -179,3 +181,51 @@ class TableView(QWidget):
         """The rows as filtered and sorted on screen (for CSV export)."""
         rows = [self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(self.proxy.rowCount())]
         return self.model.frame().iloc[rows]
+
+
+class _RankTable(TableView):
+    """A table of one rank's analysis; a failed analysis shows its message instead of rows."""
+
+    def __init__(self, title: str, toggle_text: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(title, toggle_text=toggle_text, parent=parent)
+        self.session: AnalysisSession | None = None
+        self.rank: int | None = None
+
+    def set_theme(self, theme: Any) -> None:
+        pass
+
+    def show_rank(self, session: AnalysisSession, rank: int) -> None:
+        self.session, self.rank = session, rank
+        frame, err = self.table_of(session, rank)
+        self.set_frame(frame, note=err or self.empty_note(session, rank, frame))
+
+    def table_of(self, session: AnalysisSession, rank: int) -> tuple[pd.DataFrame | None, str | None]:
+        raise NotImplementedError
+
+    def empty_note(self, session: AnalysisSession, rank: int, frame: pd.DataFrame | None) -> str:
+        return ""
+
+
+class OperatorsView(_RankTable):
+    """Operators of the shown rank, by name or by name and input shapes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Operators", toggle_text="Group by input shape", parent=parent)
+        self.toggled.connect(lambda _checked: self.session is not None and self.show_rank(self.session, self.rank))
+
+    def table_of(self, session: AnalysisSession, rank: int) -> tuple[pd.DataFrame | None, str | None]:
+        group = "name+shapes" if self.toggle is not None and self.toggle.isChecked() else "name"
+        return session.rank(rank).try_get("op_table", group)
+
+
+class KernelsView(_RankTable):
+    """GPU kernels of the shown rank."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Kernels", parent=parent)
+
+    def table_of(self, session: AnalysisSession, rank: int) -> tuple[pd.DataFrame | None, str | None]:
+        return session.rank(rank).try_get("kernel_table")
+
+    def empty_note(self, session: AnalysisSession, rank: int, frame: pd.DataFrame | None) -> str:
+        return "" if session.rank(rank).model.has_gpu else "CPU-only trace: no kernels."

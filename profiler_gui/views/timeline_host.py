@@ -1,8 +1,8 @@
-"""Hosts engineer T's TimelineWidget (profiler_gui.timeline.widget) next to the details panel.
+"""Hosts the TimelineWidget (profiler_gui.timeline.widget) next to the details panel.
 
-Until the timeline lands, a placeholder keeps the same methods, remembers the
-selection and highlights (so findings / tables still 'jump' somewhere) and
-says that the timeline is not available.
+If the widget cannot be imported or started (a broken install), a note says
+why and the host keeps the same methods, remembering the selection and
+highlights, so findings and tables still work.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from analyzers.session import AnalysisSession
 from analyzers.trace_model import TraceModel
 
 from .common import note_label
@@ -23,7 +24,7 @@ def _timeline_class() -> tuple[type | None, str]:
         from profiler_gui.timeline.widget import TimelineWidget
         return TimelineWidget, ""
     except ImportError as exc:
-        return None, f"The timeline is not available yet ({exc})."
+        return None, f"The timeline is not available ({exc})."
     except Exception as exc:  # a broken timeline must not take the window down
         traceback.print_exc()
         return None, f"The timeline failed to import: {exc}"
@@ -40,6 +41,7 @@ class TimelineHost(QWidget):
         self.selected_row: int | None = None
         self.highlighted_rows: list[int] = []
         self.highlighted_ranges: list[tuple[int, int, int | None]] = []
+        self.pyramids: dict[int, Any] = {}  # by rank, built in the worker (the window hands them over)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.splitter = QSplitter(Qt.Horizontal)
@@ -89,6 +91,11 @@ class TimelineHost(QWidget):
             traceback.print_exc()
             return None
 
+    def show_rank(self, session: AnalysisSession, rank: int) -> None:
+        ra = session.rank(rank)
+        if self.model is not ra.model:
+            self.set_model(ra.model, self.pyramids.get(ra.rank))
+
     def set_model(self, model: TraceModel | None, data: Any = None) -> None:
         self.model = model
         self.selected_row = None
@@ -131,8 +138,8 @@ class TimelineHost(QWidget):
     def search(self, text: str) -> Any:
         return self._call("search", text)
 
-    def set_theme(self, name: str) -> None:
-        self._call("set_theme", name)
+    def set_theme(self, theme: Any) -> None:
+        self._call("set_theme", getattr(theme, "name", theme))
 
     def export_png(self, path: str) -> bool:
         if self.widget is None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.distributed import distributed_summary
+from analyzers.session import AnalysisSession
 from analyzers.idle_time import gpu_gaps, idle_time, idle_time_summary
 from analyzers.launch_stats import launch_summary, launch_table
 from analyzers.loader import load_trace, load_traces
@@ -107,7 +107,7 @@ def test_distributed_overlap_and_slowest_rank(tmp_path: Path) -> None:
         m = b.load(tmp_path, f"r{rank}.json")
         m.rank = rank
         models.append(m)
-    d = distributed_summary(models)
+    d = AnalysisSession(models).distributed
     assert d["slowest_rank"] == 1 and d["ranks"] == 2
     r0 = d["per_rank"][0]
     assert r0["communication_ms"] == pytest.approx(0.04) and r0["computation_ms"] == pytest.approx(0.04)
@@ -120,7 +120,6 @@ def test_reference_hta_metrics() -> None:
     assert tb.idle_ms + tb.compute_ms + tb.non_compute_ms == pytest.approx(tb.window_ms)
     s = idle_time_summary(m)
     assert s["host_wait_pct"] > 50  # the GPU waits for the data loader on the host
-    models = load_traces(reference_path("hta_two_ranks"))
-    d = distributed_summary(models)
+    d = AnalysisSession(load_traces(reference_path("hta_two_ranks"))).distributed
     assert d["ranks"] == 2 and d["slowest_rank"] in (0, 1)
     assert all(r["communication_ms"] > 0 for r in d["per_rank"])

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from analyzers.breakdown import CATEGORIES
 from analyzers.loader import load_traces
-from analyzers.report import build_report, format_text
+from analyzers.report import format_text
+from analyzers.session import AnalysisSession
 from tests.conftest import reference_path
 from trace_builder import V100, TraceBuilder
 
@@ -18,14 +17,8 @@ KEYS = {"source", "devices", "steps", "breakdown_ms", "gpus", "findings", "top_o
         "memory", "warnings"}
 
 
-@dataclass
-class _FakeFinding:
-    title: str
-    gain_ms: float
-
-    def to_dict(self) -> dict:
-        return {"rule": "X1", "title": self.title, "severity": "medium", "summary": "because", "gain_ms": self.gain_ms,
-                "fix": "do this", "gain_pct": float("nan")}
+def report_of(models: list, path: str, rank: int | None = None) -> dict:
+    return AnalysisSession(models, path).report(rank)
 
 
 def _strict_json(report: dict) -> dict:
@@ -34,11 +27,7 @@ def _strict_json(report: dict) -> dict:
 
 def test_reference_report() -> None:
     path = reference_path("tb_resnet50_num_workers_0.pt.trace.json.gz")
-    models = load_traces(path)
-    t0 = time.perf_counter()
-    report = build_report(models, str(path), [_FakeFinding("small", 1.0), _FakeFinding("big", 50.0)])
-    assert time.perf_counter() - t0 < 1.5
-    report = _strict_json(report)
+    report = _strict_json(report_of(load_traces(path), str(path)))
     assert KEYS <= set(report)
     assert report["source"]["events"] == 75718 and report["source"]["ranks"] == 1
     assert report["devices"][0]["sms"] == 80 and report["devices"][0]["compute_capability"] == "7.0"
@@ -50,21 +39,23 @@ def test_reference_report() -> None:
     (gpu,) = report["gpus"]
     assert {"device", "utilization_pct", "sm_efficiency_pct", "achieved_occupancy_pct", "tensor_core_pct"} <= set(gpu)
     assert gpu["tensor_core_pct"] == 0.0
-    assert [f["title"] for f in report["findings"]] == ["big", "small"]
-    assert report["findings"][0]["gain_pct"] is None  # NaN made JSON-safe
+    # DL1 first (a third of the step), then the AMP advice; ranked by gain
+    assert [f["rule"] for f in report["findings"]][:2] == ["DL1", "PREC1"]
+    gains = [f["gain_ms"] for f in report["findings"]]
+    assert gains == sorted(gains, reverse=True)
     assert len(report["top_ops"]) == 10 and len(report["top_kernels"]) == 10
     assert report["memory"] and report["idle"]["idle_ms"] > 0
     assert "distributed" not in report
     text = format_text(report)
     for needle in ("Steps: 6", "DataLoader", "% of step", "utilization", "Top 10 kernels", "Top 10 operators",
-                   "1. [MEDIUM] big", "fix: do this"):
+                   "1. [HIGH] Data loading stalls the step", "fix: Load batches in"):
         assert needle in text, needle
-    assert text.index("] big") < text.index("] small")
+    assert text.index("[DL1]") < text.index("[PREC1]")
 
 
 def test_two_rank_report_has_distributed_section() -> None:
     models = load_traces(reference_path("hta_two_ranks"))
-    report = _strict_json(build_report(models, "hta_two_ranks"))
+    report = _strict_json(report_of(models, "hta_two_ranks"))
     assert report["source"]["ranks"] == 2
     assert report["distributed"]["ranks"] == 2
     assert len(report["gpus"]) == 2
@@ -73,7 +64,7 @@ def test_two_rank_report_has_distributed_section() -> None:
 
 def test_cpu_only_reference_says_so() -> None:
     path = reference_path("hta_cpu_only.pt.trace.json.gz")
-    report = _strict_json(build_report(load_traces(path), str(path)))
+    report = _strict_json(report_of(load_traces(path), str(path)))
     assert report["gpus"] == [] and report["top_kernels"] == []
     assert "No GPU activity in this trace (CPU-only)" in format_text(report)
 
@@ -81,7 +72,7 @@ def test_cpu_only_reference_says_so() -> None:
 def test_empty_trace(tmp_path: Path) -> None:
     p = tmp_path / "empty.json"
     p.write_text('{"traceEvents": []}')
-    report = _strict_json(build_report(load_traces(p), str(p)))
+    report = _strict_json(report_of(load_traces(p), str(p)))
     assert KEYS <= set(report)
     assert report["steps"]["count"] == 0 and report["gpus"] == []
     text = format_text(report)
@@ -89,7 +80,7 @@ def test_empty_trace(tmp_path: Path) -> None:
 
 
 def test_no_models() -> None:
-    report = _strict_json(build_report([], "x"))
+    report = _strict_json(report_of([], "x"))
     assert report["source"]["ranks"] == 0
     assert "no events" in format_text(report).lower()
 
@@ -98,7 +89,7 @@ def test_no_steps_gpu_trace(tmp_path: Path) -> None:
     b = TraceBuilder.bare(gpu=True, **V100)
     b.cpu_op("aten::mm", 0, 20)
     b.kernel("volta_sgemm_128x64_nn", 10, 50, launch_ts=5, blocks_per_sm=0.5, occupancy=30)
-    report = _strict_json(build_report(load_traces(b.write(tmp_path / "t.json")), "t.json"))
+    report = _strict_json(report_of(load_traces(b.write(tmp_path / "t.json")), "t.json"))
     assert report["steps"]["count"] == 1 and report["steps"]["from_profiler_steps"] is False
     assert report["gpus"][0]["utilization_pct"] == pytest.approx(100 * 50 / 60)
     text = format_text(report)
@@ -111,7 +102,7 @@ def test_cpu_only_synthetic_with_steps(tmp_path: Path) -> None:
     for i in range(3):
         b.step(i, i * 100, 90)
         b.cpu_op("aten::addmm", i * 100 + 10, 50)
-    report = _strict_json(build_report(load_traces(b.write(tmp_path / "c.json")), "c.json"))
+    report = _strict_json(report_of(load_traces(b.write(tmp_path / "c.json")), "c.json"))
     assert report["steps"]["count"] == 3
     assert report["breakdown_ms"]["cpu_exec"] == pytest.approx(0.05)
     assert report["top_ops"][0]["name"] == "aten::addmm"
@@ -129,7 +120,7 @@ ALL_REFERENCES = [
 @pytest.mark.parametrize("name", ALL_REFERENCES)
 def test_every_reference_trace_reports_cleanly(name: str) -> None:
     path = reference_path(name)
-    report = _strict_json(build_report(load_traces(path), str(path)))
+    report = _strict_json(report_of(load_traces(path), str(path)))
     assert not [w for w in report["warnings"] if "could not be computed" in w]
     assert report["steps"]["count"] >= 1
     assert sum(report["breakdown_ms"].values()) == pytest.approx(report["steps"]["mean_ms"])

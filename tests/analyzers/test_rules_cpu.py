@@ -6,9 +6,9 @@ import time
 import pytest
 
 from analyzers.loader import load_trace
-from analyzers.rules import RULES, rule_errors, run_rules
+from analyzers.rules import RULES
 
-from test_rules_synthetic import check_findings
+from test_rules_synthetic import strict_findings
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.slow
@@ -32,9 +32,7 @@ def _record(tmp_path, step_fn, steps: int = 5, name: str = "cpu.pt.trace.json"):
 
 
 def _rules(model):
-    found = run_rules(model)
-    assert not rule_errors, rule_errors
-    check_findings(found)
+    found = strict_findings(model)
     return {f.rule: f for f in found}
 
 

@@ -7,11 +7,11 @@ import pytest
 
 from analyzers.compare import compare, format_compare_text
 from analyzers.loader import load_traces
-from analyzers.rules import RULES, rule_errors, run_rules
-from analyzers.rules.context import ModelFacts
+from analyzers.rules import RULES
+from analyzers.session import AnalysisSession
 from analyzers.rules.distributed import comm_figures
 
-from test_rules_synthetic import check_findings
+from test_rules_synthetic import strict_findings
 
 REF = Path(__file__).resolve().parents[2].parent / "shared" / "reference_traces"
 pytestmark = [pytest.mark.reference,
@@ -33,9 +33,7 @@ def models(name: str) -> list:
 
 
 def findings(name: str) -> dict:
-    found = run_rules(models(name))
-    assert not rule_errors, rule_errors
-    check_findings(found)
+    found = strict_findings(models(name))
     return {f.rule: f for f in found}
 
 
@@ -96,7 +94,7 @@ def test_two_ranks_distributed_considered():
 
 def test_nccl_trace_distributed_considered():
     m = models("hta_nccl_a100.json.gz")[0]
-    fig = comm_figures(ModelFacts(m))
+    fig = comm_figures(AnalysisSession([m]).rank().facts)
     assert fig["source"] == "collective kernels" and fig["comm_ms"] > 0
     got = findings("hta_nccl_a100.json.gz")
     # communication is ~7 % of the step (< 10 %): DIST1 is considered and correctly stays quiet

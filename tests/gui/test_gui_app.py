@@ -53,15 +53,15 @@ def wait_task(qtbot, win: MainWindow, start, timeout_ms: int = 60_000) -> str:
 def open_ok(qtbot, win: MainWindow, path: Path | str) -> None:
     result = wait_task(qtbot, win, lambda: win.open_path(str(path)))
     assert result == "done", win.last_error
-    assert win.analysis is not None
+    assert win.opened is not None and win.session is not None
 
 
 # ----------------------------------------------------------------------------- every view on real traces
 def check_views(win: MainWindow) -> None:
     from analyzers.steps import step_table
 
-    a = win.analysis
-    m = a.model
+    m = win.shown.model
+    findings = win.findings_view.findings
     assert win.current_tab() == "overview"
     assert win.overview.step_count() == step_table(m).count
     assert m.source.path in win.overview.facts.text()
@@ -73,8 +73,8 @@ def check_views(win: MainWindow) -> None:
         assert "CPU-only" in win.overview.devices.text()
     else:
         assert "GPU" in win.overview.devices.text()
-    assert win.findings_view.list.count() == len(a.findings)
-    gains = [f.gain_ms for f in a.findings]
+    assert win.findings_view.list.count() == len(findings)
+    gains = [f.gain_ms for f in findings]
     assert gains == sorted(gains, reverse=True)
     assert win.timeline.model is m
     if len(m.memory):
@@ -96,20 +96,52 @@ def test_reference_trace_populates_every_view(qtbot, win, path):
 def test_sample_bundle_populates_every_view(qtbot, win, path):
     open_ok(qtbot, win, path)
     check_views(win)
-    assert win.analysis.model.run_info is not None
+    assert win.shown.model.run_info is not None
     assert "Workload" in win.overview.facts.text()
 
 
-def test_overview_figures_match_analyzers(qtbot, win):
-    from analyzers.breakdown import mean_breakdown_ms, step_breakdown
-
+def test_overview_shows_tensorboard_plugin_figures(qtbot, win):
+    """The figures the Overview shows against the TensorBoard profiler plugin's own numbers for this trace."""
     open_ok(qtbot, win, ref(RESNET0))
-    m = win.analysis.model
-    mean = mean_breakdown_ms(step_breakdown(m))
-    assert win.analysis.mean_breakdown["dataloader_ms"] == pytest.approx(mean["dataloader"])
+    steps = win.overview.step_summary.text()
+    assert "mean 177.59 ms" in steps, steps
+    gpu = win.overview.gpu.text()  # plugin: GPU utilization 55.514 %, SM efficiency 54.679 %, occupancy 49.128 %
+    for label, value in (("Utilization", "55.51 %"), ("SM efficiency", "54.68 %"), ("Achieved occupancy", "49.13 %")):
+        assert f"<b>{label}</b></td><td>{value}</td>" in gpu, gpu
     assert "dataloader" in win.overview.bd_table.text()
-    assert "Utilization" in win.overview.gpu.text()
     assert "Data loading" in win.overview.findings.text()
+
+
+def test_failed_analysis_shows_its_message(qtbot, win, monkeypatch, tmp_path):
+    """An analysis that raises: its one-line message is in the view, never a silently empty table."""
+    import analyzers.rank_analysis as rank_analysis
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("kernel table exploded")
+
+    monkeypatch.setattr(rank_analysis, "kernel_table", broken)
+    open_ok(qtbot, win, ref(RESNET0))
+    note = win.kernels_view.note
+    assert not note.isHidden() and "kernel_table could not be computed" in note.text()
+    assert "kernel table exploded" in note.text()
+    assert win.kernels_view.model.rowCount() == 0
+    assert win.ops_view.model.rowCount() > 0  # the others still stand
+    report = win.session.report(win.rank)
+    assert any("kernel table exploded" in v for v in report["errors"].values()), report["errors"]
+    md = Path(win.export_report(str(tmp_path / "r.md"))).read_text()
+    assert "## Errors" in md and "kernel table exploded" in md
+
+
+def test_views_implement_the_interface_and_registry_builds_tabs(win):
+    from profiler_gui.views.base import SessionView
+    from profiler_gui.views.registry import VIEWS, label
+
+    assert [name for name, _ in VIEWS] == list(win.TABS)
+    assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == [label(n) for n, _ in VIEWS]
+    for i, (name, cls) in enumerate(VIEWS):
+        assert callable(getattr(cls, "show_rank", None)) and callable(getattr(cls, "set_theme", None)), name
+        view = win.tabs.widget(i)
+        assert type(view) is cls and isinstance(view, SessionView) and win.views[name] is view
 
 
 def test_cpu_only_trace_says_so(qtbot, win):
@@ -122,9 +154,9 @@ def test_cpu_only_trace_says_so(qtbot, win):
 # ----------------------------------------------------------------------------- navigation
 def test_finding_show_in_timeline_selects_its_events(qtbot, win):
     open_ok(qtbot, win, ref(RESNET0))
-    a = win.analysis
-    idx = next(i for i, f in enumerate(a.findings) if f.evidence_rows)
-    f = a.findings[idx]
+    findings = win.findings_view.findings
+    idx = next(i for i, f in enumerate(findings) if f.evidence_rows)
+    f = findings[idx]
     win.show_tab("findings")
     win.findings_view.select(idx)
     qtbot.mouseClick(win.findings_view.show_button, Qt.LeftButton)
@@ -139,7 +171,7 @@ def test_finding_show_in_timeline_selects_its_events(qtbot, win):
 
 def test_table_selection_jumps_to_longest_instance(qtbot, win):
     open_ok(qtbot, win, ref(RESNET0))
-    m = win.analysis.model
+    m = win.shown.model
     win.show_tab("kernels")
     view = win.kernels_view
     view.view.setFocus()
@@ -159,7 +191,7 @@ def test_table_selection_jumps_to_longest_instance(qtbot, win):
 
 def test_details_panel_flow_partner(qtbot, win):
     open_ok(qtbot, win, ref(REF / "hta_alexnet_a100.json.gz"))
-    m = win.analysis.model
+    m = win.shown.model
     src = int(m.flows.src_row[0])
     win.timeline.select_row(src)
     buttons = [b for b in win.timeline.details.findChildren(type(win.findings_view.show_button)) if b.text().startswith("Go to")]
@@ -191,7 +223,7 @@ def test_broken_file_shows_error_and_app_goes_on(qtbot, win, tmp_path):
     assert win.banner.isVisible()
     assert "bad.json.gz" in win.banner.text()
     assert "\n" not in win.last_error
-    assert win.analysis is None
+    assert win.opened is None
     open_ok(qtbot, win, ref(CPU_ONLY))
     assert not (win.banner.isVisible() and win.banner.kind == "error")
 
@@ -256,9 +288,10 @@ def test_apply_fix_and_rerun_end_to_end(qtbot, win, tmp_path):
     res = wait_task(qtbot, win, lambda: win.profile_workload("slow_loader", {"threads": 1}, [], kwargs,
                                                              str(tmp_path)), 60_000)
     assert res == "done", win.last_error
-    a = win.analysis
-    assert a.model.run_info is not None and a.model.run_info["workload"] == "slow_loader"
-    idx = next(i for i, f in enumerate(a.findings) if f.knob == "num_workers")
+    run_info = win.shown.model.run_info
+    assert run_info is not None and run_info["workload"] == "slow_loader"
+    findings = win.findings_view.findings
+    idx = next(i for i, f in enumerate(findings) if f.knob == "num_workers")
     win.show_tab("findings")
     win.findings_view.select(idx)
     assert win.findings_view.apply_button.isEnabled()
@@ -269,9 +302,9 @@ def test_apply_fix_and_rerun_end_to_end(qtbot, win, tmp_path):
     assert blocker.args == ["done"], win.last_error
     assert any("round 2/2, side B" in m for m in messages), messages[-5:]
     assert win.current_tab() == "compare"
-    b = win.analysis_b
-    assert b.model.settings == {"threads": 1, "num_workers": a.findings[idx].knob_value}
-    assert win.analysis_a_run.model.settings == {"threads": 1}
+    b = win.compare.opened_b
+    assert b.session.rank().model.settings == {"threads": 1, "num_workers": findings[idx].knob_value}
+    assert win.compare.opened_a_run.session.rank().model.settings == {"threads": 1}
     r = win.comparison
     assert r["speedup_source"] == "interleaved A/B timing"
     assert r["ab"]["rounds"] == 2 and len(r["ab"]["round_speedups"]) == 2
@@ -342,7 +375,7 @@ def test_apply_fix_disabled_for_foreign_trace(qtbot, win):
 def test_copy_fix_snippet(qtbot, win):
     open_ok(qtbot, win, ref(RESNET0))
     win.findings_view.select(0)
-    f = win.analysis.findings[0]
+    f = win.findings_view.findings[0]
     qtbot.mouseClick(win.findings_view.copy_button, Qt.LeftButton)
     assert QGuiApplication.clipboard().text() == (f.fix_snippet or f.fix)
 
@@ -387,7 +420,7 @@ def test_drag_and_drop_opens(qtbot, win):
     with qtbot.waitSignal(win.taskFinished, timeout=30_000) as blocker:
         win.dropEvent(ev)
     assert blocker.args == ["done"]
-    assert win.analysis.path == str(path)
+    assert win.opened.path == str(path)
 
 
 def test_start_page_lists_samples_and_opens(qtbot, win):
@@ -418,7 +451,7 @@ def test_big_trace_loads_in_child_process(qtbot, win, monkeypatch):
     assert iso.should_isolate(str(path))
     open_ok(qtbot, win, path)
     check_views(win)
-    m = win.analysis.model
+    m = win.shown.model
     assert isinstance(m.args_raw, iso.PackedArgs)
     assert m.args(int(m.rows_of_kind(Kind.CPU_OP)[0])) == load_traces(str(path))[0].args(int(m.rows_of_kind(Kind.CPU_OP)[0]))
     # errors and cancel cross the process boundary

@@ -1,0 +1,28 @@
+"""The tabs, in order: (name, view class).  Adding a view: its own module plus one line here."""
+from __future__ import annotations
+
+from .compare import CompareView
+from .findings import FindingsView
+from .memory import MemoryView
+from .overview import OverviewView
+from .tables import KernelsView, OperatorsView
+from .timeline_host import TimelineHost
+
+VIEWS: list[tuple[str, type]] = [
+    ("overview", OverviewView),
+    ("timeline", TimelineHost),
+    ("operators", OperatorsView),
+    ("kernels", KernelsView),
+    ("memory", MemoryView),
+    ("findings", FindingsView),
+    ("compare", CompareView),
+]
+
+
+def build_views() -> dict[str, object]:
+    """One instance of every view, by name, in tab order."""
+    return {name: cls() for name, cls in VIEWS}
+
+
+def label(name: str) -> str:
+    return name.capitalize()
