@@ -18,10 +18,9 @@ import numpy as np
 from .errors import TraceLoadError
 from .kineto_decode import RawEvents
 from .loader import ProgressFn, build_model, load_file
-from .trace_files import TraceSource
+from .trace_files import BUNDLE_MARKER as RUN_FILE, TraceSource
 from .trace_model import CounterTrack, SourceInfo, TraceModel
 
-RUN_FILE = "run.json"
 SAMPLES_FILE = "samples.csv.gz"
 
 #: sample column -> (display name, unit)
@@ -39,9 +38,10 @@ SAMPLE_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def read_run_info(bundle: Path) -> dict[str, Any]:
-    """The run.json of a bundle, validated to be a JSON object."""
-    path = bundle / RUN_FILE
+def read_run_info(bundle: Path | str) -> dict[str, Any]:
+    """The run.json of a bundle (the folder, or the file itself), validated to be a JSON object."""
+    bundle = Path(bundle)
+    path = bundle if bundle.suffix == ".json" else bundle / RUN_FILE
     try:
         info = msgspec.json.decode(path.read_bytes())
     except OSError as exc:
@@ -51,6 +51,18 @@ def read_run_info(bundle: Path) -> dict[str, Any]:
     if not isinstance(info, dict):
         raise TraceLoadError(path, "run.json is not a JSON object")
     return info
+
+
+def timed_steps(run_info: dict[str, Any] | None) -> dict[str, Any]:
+    """The unprofiled timed steps of a run (``median_ms``, ``mean_ms``, ``count``, ``step_ms`` list); {} if none."""
+    block = (run_info or {}).get("timed_steps")
+    if not isinstance(block, dict) or block.get("median_ms") is None:
+        return {}
+    out = {"median_ms": block.get("median_ms"), "mean_ms": block.get("mean_ms"), "count": block.get("count")}
+    step_ms = block.get("step_ms")
+    if isinstance(step_ms, list):
+        out["step_ms"] = [float(v) for v in step_ms if isinstance(v, (int, float))]
+    return out
 
 
 def load_bundle(source: TraceSource, progress: ProgressFn | None = None) -> TraceModel:

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .bundle_reader import timed_steps
 from .categories import STEP_PREFIX, Kind
 from .findings import Finding, json_safe
 from .stats import bootstrap_speedup_ci
@@ -60,13 +61,9 @@ def _side(ra: RankAnalysis) -> dict[str, Any]:
     side["breakdown_ms"] = value if err is None else {c: None for c in _BREAKDOWN}
     if err is not None:
         side["breakdown_error"] = err
-    timed = (model.run_info or {}).get("timed_steps") or {}
-    if timed.get("median_ms") is not None:
-        side["timed_steps"] = {"median_ms": timed.get("median_ms"), "mean_ms": timed.get("mean_ms"),
-                               "count": timed.get("count")}
-        step_ms = timed.get("step_ms")
-        if isinstance(step_ms, list):
-            side["timed_steps"]["step_ms"] = [float(v) for v in step_ms if isinstance(v, (int, float))]
+    timed = timed_steps(model.run_info)
+    if timed:
+        side["timed_steps"] = timed
     return side
 
 

@@ -17,9 +17,12 @@ import os
 import time
 from typing import Any, Iterable, Mapping
 
+from analyzers.bundle_reader import read_run_info
+from analyzers.trace_files import BUNDLE_MARKER
+
 SCHEMA_VERSION = 1
 KIND = "torchscope-run"
-RUN_JSON = "run.json"
+RUN_JSON = BUNDLE_MARKER  # one name for the file, shared with the reader
 TRACE = "trace.json.gz"
 SAMPLES = "samples.csv.gz"
 LOG = "log.txt"
@@ -78,10 +81,8 @@ def write_json_atomic(path: str, obj: Any) -> None:
 
 
 def read_run(bundle: str) -> dict[str, Any]:
-    """Read a bundle's run.json (``bundle`` may be the folder or the file)."""
-    path = bundle if bundle.endswith(".json") else os.path.join(bundle, RUN_JSON)
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    """Read a bundle's run.json (``bundle`` may be the folder or the file): the analyzers' one reader."""
+    return read_run_info(bundle)
 
 
 def step_stats(step_ms: list[float]) -> dict[str, Any]:

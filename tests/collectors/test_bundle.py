@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from analyzers.errors import TraceLoadError
+
 from collectors import bundle
 
 
@@ -66,5 +68,5 @@ def test_write_samples_header_only(tmp_path):
 
 
 def test_read_run_missing(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(TraceLoadError, match="cannot read"):
         bundle.read_run(str(tmp_path))
