@@ -33,7 +33,7 @@ def _checked_rank(session: Any, path: str, rank: int | None) -> int | None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """``torchscope analyze PATH [--rank N] [--json]``"""
-    from .report import format_text
+    from .report_text import format_text
     from .session import AnalysisSession
 
     session = AnalysisSession.load(args.path)

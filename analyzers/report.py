@@ -6,7 +6,7 @@ kernels, idle time and launch statistics; per-device figures (GPUs, memory,
 temporal breakdown) for every rank shown; the findings; a per-rank summary
 table and, with several ranks, the distributed figures.  ``ranks`` holds each
 shown rank's own sections.  An analysis that fails is named under ``errors``
-(and in ``warnings``); the rest of the report stands.  Text: ``report_text``.
+(and in ``warnings``); the rest of the report stands.  Its text form: ``report_text.format_text``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import numpy as np
 from .breakdown import CATEGORIES
 from .errors import AnalysisError
 from .findings import json_safe
-from .report_text import format_text  # noqa: F401 - the report's text form lives beside it
 from .trace_model import TraceModel
 
 if TYPE_CHECKING:

@@ -28,8 +28,7 @@ path, what = sys.argv[1], sys.argv[2]
 # imports happen before the clock starts: they are app start-up, not loading
 if what in ("load", "analyze"):
     from analyzers.loader import load_trace, load_traces
-    from analyzers.rules import run_rules
-    from analyzers.report import build_report
+    from analyzers.session import AnalysisSession
 elif what.startswith("orjson"):
     import orjson
 elif what == "hta":
@@ -49,8 +48,7 @@ elif what == "load":
 elif what == "analyze":
     models = load_traces(path)
     t_loaded = time.perf_counter()
-    findings = run_rules(models)
-    report = build_report(models, path, findings)
+    report = AnalysisSession(models, path).report()
     json.dumps(report)
     print(json.dumps({{"analysis_s": time.perf_counter() - t_loaded}}))
 elif what == "hta":

@@ -8,7 +8,7 @@ import pytest
 
 from analyzers.breakdown import CATEGORIES
 from analyzers.loader import load_traces
-from analyzers.report import format_text
+from analyzers.report_text import format_text
 from analyzers.session import AnalysisSession
 from tests.conftest import reference_path
 from trace_builder import V100, TraceBuilder
