@@ -32,6 +32,8 @@ def main() -> int:
     ap.add_argument("--out", default=OUT)
     ap.add_argument("--no-ab", action="store_true", help="compare the sample bundles instead of running an A/B")
     ap.add_argument("--only", default="", help="comma-separated screenshot names to write (default: all)")
+    ap.add_argument("--two-ranks", action="store_true",
+                    help="also shoot hta_two_ranks (overview, findings with the rank selector; not in the README)")
     args = ap.parse_args()
     only = {n.strip() for n in args.only.split(",") if n.strip()}
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -79,8 +81,8 @@ def main() -> int:
         return 1
     win.banner.hide()
     shot("overview")
-    a = win.analysis
-    idx = next((i for i, f in enumerate(a.findings) if f.evidence_rows or f.evidence_ranges), None)
+    findings = win.findings_view.findings
+    idx = next((i for i, f in enumerate(findings) if f.evidence_rows or f.evidence_ranges), None)
     if idx is not None:
         win.show_tab("findings")
         win.findings_view.select(idx)
@@ -120,6 +122,18 @@ def main() -> int:
         win.banner.hide()
         win.show_tab("compare")
         shot("compare")
+    two = os.path.join(REF, "hta_two_ranks")
+    if args.two_ranks and os.path.isdir(two) and wait(lambda: win.open_path(two)) == "done":
+        win.banner.hide()
+        shot("overview_two_ranks")
+        win.show_tab("findings")
+        shot("findings_two_ranks")
+        other = [r for r in win.session.ranks if r != win.rank]
+        if other:
+            win.select_rank(other[0])
+            settle(3000)
+            win.show_tab("overview")
+            shot("overview_two_ranks_switched")
     win.apply_theme("dark" if args.theme == "light" else "light")
     wait(lambda: win.open_path(trace))
     win.banner.hide()

@@ -18,6 +18,7 @@ from ..categories import (COMM_KERNEL_PREFIXES, COMM_OP_PREFIXES, DATALOADER_PRE
 from ..idle_time import device_idle
 from ..memo import Memo
 from ..op_names import is_backward_name
+from ..step_stats import StepSeries, per_step_ns
 
 if TYPE_CHECKING:
     from ..rank_analysis import RankAnalysis
@@ -66,9 +67,22 @@ class ModelFacts:
 
     @cached_property
     def step_ns(self) -> float:
-        """Mean step time in ns."""
+        """The typical step time in ns: the median, so that one slow step does not move it."""
         s, e = self.step_bounds
-        return float((e - s).mean()) if len(s) else 0.0
+        return float(np.median(e - s)) if len(s) else 0.0
+
+    @cached_property
+    def step_durations_ms(self) -> np.ndarray:
+        s, e = self.step_bounds
+        return (e - s) / 1e6
+
+    def series(self, rows: np.ndarray, values_ns: np.ndarray | None = None) -> StepSeries:
+        """Per step: the summed duration (or ``values_ns``) of ``rows``, by the step each row starts in."""
+        m = self.model
+        rows = np.asarray(rows, np.int64)
+        vals = m.dur_ns[rows] if values_ns is None else values_ns
+        s, e = self.step_bounds
+        return StepSeries(per_step_ns(m.start_ns[rows], vals, s, e) / 1e6, self.step_durations_ms)
 
     @property
     def from_profiler_steps(self) -> bool:

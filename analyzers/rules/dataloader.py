@@ -17,11 +17,10 @@ def dataloader_stall(f: ModelFacts) -> Finding | None:
     rows = f.outermost(f.dataloader_mask)
     if not len(rows) or f.step_ns <= 0:
         return None
-    dl_ns = int(m.dur_ns[rows].sum())
-    dl_ms = f.per_step_ms(dl_ns)
-    share = pct(dl_ms, f.step_ms)
-    if share <= THRESHOLD_PCT:
-        return None
+    series = f.series(rows)
+    if not series.holds_in_most(THRESHOLD_PCT):
+        return None  # a stall in one step (a loaded machine, a cold cache) is not the loader's pattern
+    dl_ms, share = series.median_ms, series.median_share_pct
     names = set(m.names[rows])
     multi = any("_MultiProcessingDataLoaderIter" in n for n in names)
     single = any("_SingleProcessDataLoaderIter" in n for n in names)
@@ -30,7 +29,7 @@ def dataloader_stall(f: ModelFacts) -> Finding | None:
         g = np.flatnonzero(f.gpu_work_mask)
         ms, me = iv.union(m.start_ns[g], m.end_ns[g])
         covered = overlap_with_union(m.start_ns[rows], m.end_ns[rows], ms, me)
-        exposed_ms = f.per_step_ms(dl_ns - int(covered.sum()))
+        exposed_ms = f.series(rows, m.dur_ns[rows] - covered).median_ms
     else:
         exposed_ms = dl_ms
     workers = f.settings.get("num_workers")
@@ -60,7 +59,7 @@ def dataloader_stall(f: ModelFacts) -> Finding | None:
                  + (f"; the GPU is idle for {exposed_ms:.2f} ms of it" if m.has_gpu else "") + "."),
         evidence={"dataloader_ms_per_step": dl_ms, "dataloader_pct_of_step": share, "step_ms": f.step_ms,
                   "exposed_ms_per_step": exposed_ms, "single_process_iter": single, "multi_process_iter": multi,
-                  "num_workers_setting": workers, "ranges": int(len(rows))},
+                  "num_workers_setting": workers, "ranges": int(len(rows)), "per_step": series.spread()},
         evidence_ranges=f.evidence_ranges_of(rows), evidence_rows=f.top_rows(rows),
         gain_ms=exposed_ms, bottleneck_ms=dl_ms, step_ms=f.step_ms,
         fix=fix, fix_snippet=snippet, knob=knob, knob_value=value,

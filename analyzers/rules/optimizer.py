@@ -8,8 +8,11 @@ from .context import ModelFacts, pct
 from .registry import rule
 
 THRESHOLD_PCT = 10.0
-CPU_OP_OVERHEAD_US = 10.0  # dispatch cost of one small op on the CPU
 MIN_GPU_OPS = 50  # per step: the for-loop implementation launches several kernels per parameter
+#: optimizers with a fused implementation (torch.optim, CUDA and CPU)
+FUSED_OPTIMIZERS = ("Adam", "AdamW", "SGD", "Adagrad")
+#: share of a CPU for-loop optimizer step a fused one saves (measured: AdamW 13 ms -> 3.5 ms on GPT-2, 2 cores)
+CPU_FUSED_SAVING = 0.5
 
 
 def _ops_inside(f: ModelFacts, ranges: np.ndarray) -> int:
@@ -32,11 +35,10 @@ def unfused_optimizer(f: ModelFacts) -> Finding | None:
     rows = f.outermost(f.in_window & f.name_mask("opt_step", lambda s: s.startswith("Optimizer.step#")))
     if not len(rows):
         return None
-    opt_ns = int(m.dur_ns[rows].sum())
-    opt_ms = f.per_step_ms(opt_ns)
-    share = pct(opt_ms, f.step_ms)
-    if share <= THRESHOLD_PCT:
-        return None
+    series = f.series(rows)
+    if not series.holds_in_most(THRESHOLD_PCT):
+        return None  # one slow optimizer step (a loaded machine) is not the for-loop's cost
+    opt_ms, share = series.median_ms, series.median_share_pct
     gpu, _ = f.gpu_rows_under(rows)
     kernels = len(gpu) / f.n_steps
     foreach = bool((f.name_mask("foreach", lambda s: s.startswith("aten::_foreach_")) & f.in_window).any())
@@ -45,19 +47,21 @@ def unfused_optimizer(f: ModelFacts) -> Finding | None:
         return None
     if m.has_gpu and kernels < MIN_GPU_OPS:
         return None  # few launches: the time is not per-parameter kernel overhead
-    value = "fused" if (m.has_gpu or foreach) else "foreach"
+    opt_name = sorted(set(m.names[rows]))[0].split("#", 1)[-1].split(".")[0]
+    can_fuse = opt_name in FUSED_OPTIMIZERS
+    if not can_fuse and not m.has_gpu:
+        return None  # on a CPU foreach measured no faster than the for-loop (0.96x, AdamW on GPT-2)
+    value = "fused" if can_fuse else "foreach"
     if f.settings.get("optimizer_impl") == value:
         return None
     if m.has_gpu:
         # the host span is mostly launch overhead: fusing turns hundreds of launches into a few
         gain = (0.6 if not foreach else 0.3) * opt_ms
     else:
-        # on the CPU the math stays; only the per-op dispatch overhead of the for-loop goes away
-        ops = _ops_inside(f, rows)
-        gain = min(0.6 * opt_ms, ops / f.n_steps * CPU_OP_OVERHEAD_US / 1e3)
+        # on the CPU the fused kernel makes one vectorised pass instead of several ops per parameter
+        gain = CPU_FUSED_SAVING * opt_ms
     if f.negligible(gain):
         return None
-    opt_name = sorted(set(m.names[rows]))[0].split("#", 1)[-1].split(".")[0]
     return Finding(
         severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"{opt_name}.step takes {opt_ms:.2f} ms per step ({share:.1f} % of the step)"
@@ -65,7 +69,8 @@ def unfused_optimizer(f: ModelFacts) -> Finding | None:
                  + ("; it already uses the foreach implementation" if foreach else
                     "; it runs the per-parameter for-loop implementation") + "."),
         evidence={"optimizer_ms_per_step": opt_ms, "optimizer_pct_of_step": share, "gpu_ops_per_step": kernels,
-                  "foreach": foreach, "optimizer": opt_name},
+                  "foreach": foreach, "optimizer": opt_name, "host_ops_per_step": _ops_inside(f, rows) / f.n_steps,
+                  "per_step": series.spread()},
         evidence_ranges=f.evidence_ranges_of(rows), evidence_rows=f.top_rows(rows),
         gain_ms=gain, bottleneck_ms=opt_ms, step_ms=f.step_ms,
         fix=f"Use the {value} optimizer implementation ({opt_name}(..., {value}=True)).",
@@ -96,10 +101,10 @@ def zero_grad_fill(f: ModelFacts) -> Finding | None:
     fill_rows = fill_rows[inside]
     if not len(fill_rows):
         return None  # already set_to_none (no fills inside zero_grad)
-    zg_ms = f.per_step_ms(int(m.dur_ns[rows].sum()))
-    share = pct(zg_ms, f.step_ms)
-    if share <= ZERO_GRAD_MIN_PCT:
+    series = f.series(rows)
+    if not series.holds_in_most(ZERO_GRAD_MIN_PCT):
         return None
+    zg_ms, share = series.median_ms, series.median_share_pct
     gpu, _ = f.gpu_rows_under(rows)
     gain = zg_ms  # the host span issuing the fills; set_to_none makes zero_grad nearly free
     return Finding(

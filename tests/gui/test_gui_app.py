@@ -166,7 +166,7 @@ def test_finding_show_in_timeline_selects_its_events(qtbot, win):
     assert win.timeline.selected_row == int(f.evidence_rows[0])
     if win.timeline.available:
         assert win.timeline.widget.selected_row == int(f.evidence_rows[0])
-    assert a.model.name(int(f.evidence_rows[0])) in win.timeline.details.plain_text()
+    assert win.shown.model.name(int(f.evidence_rows[0])) in win.timeline.details.plain_text()
 
 
 def test_table_selection_jumps_to_longest_instance(qtbot, win):
@@ -247,11 +247,11 @@ def test_cancel_load(qtbot, win, monkeypatch, tmp_path):
     monkeypatch.setattr(loader, "load_traces", slow_load)
     with qtbot.waitSignal(win.taskFinished, timeout=10_000) as blocker:
         win.open_path(str(tmp_path / "x.json"))
-        qtbot.waitUntil(lambda: win.progress.value() > 0, timeout=5000)
-        assert win.cancel_button.isVisible()
-        qtbot.mouseClick(win.cancel_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: win.tasks.progress.value() > 0, timeout=5000)
+        assert win.tasks.cancel_button.isVisible()
+        qtbot.mouseClick(win.tasks.cancel_button, Qt.LeftButton)
     assert blocker.args == ["cancelled"]
-    assert not win.cancel_button.isVisible()
+    assert not win.tasks.cancel_button.isVisible()
 
 
 def test_window_stays_responsive_while_loading(qtbot, win):
