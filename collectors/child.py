@@ -91,6 +91,8 @@ def run(args: argparse.Namespace, rec: dict[str, Any], emit: ProgressWriter) -> 
         rec["workload_kind"] = wl.kind
         rec["description"] = wl.description
         rec["batch_size"] = knob_apply.effective_batch_size(prep)
+        from collectors.model_facts import collect_model_facts
+        rec["model_facts"] = collect_model_facts(prep.model, prep.optimizer, settings)
         step = harness.make_step(prep, device)
         result = harness.run_loop(step, loop_cfg, device, args.bundle, emit)
     rec["env"]["torch_threads"] = torch.get_num_threads()

@@ -124,6 +124,14 @@ def shown_findings(session: AnalysisSession, rank: int) -> tuple[list[Any], str 
         return [], str(exc)
 
 
+def rank_text(session: AnalysisSession, f: Any) -> str:
+    """' (rank 1)', or ' (rank 0; also on 1)' when other ranks raised it too; '' with one rank."""
+    if not session.is_multi_rank or f.rank is None:
+        return ""
+    others = [str(r) for r in (f.evidence or {}).get("ranks", []) if r != f.rank]
+    return f" (rank {f.rank}" + (f"; also on {', '.join(others)})" if others else ")")
+
+
 def step_ms(ra: RankAnalysis) -> np.ndarray:
     """Per kept step: its duration in ms (raises AnalysisError)."""
     return np.asarray(ra.steps.dur_ns, dtype=np.float64) / 1e6

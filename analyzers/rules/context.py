@@ -258,6 +258,12 @@ class ModelFacts:
         return self.model.settings
 
     @property
+    def model_facts(self) -> dict[str, Any]:
+        """The run's model facts (parameters, module types, optimizer, CPU flags); {} for foreign traces."""
+        facts = (self.model.run_info or {}).get("model_facts")
+        return facts if isinstance(facts, dict) else {}
+
+    @property
     def is_bundle(self) -> bool:
         return self.model.run_info is not None
 

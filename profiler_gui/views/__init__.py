@@ -1,1 +1,1 @@
-"""The window's tabs: thin Qt views over profiler_gui.analysis results."""
+"""The window's tabs: thin Qt views, each a :class:`~profiler_gui.views.base.SessionView` listed in ``registry.VIEWS``."""

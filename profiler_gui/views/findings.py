@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 
 from analyzers.session import AnalysisSession
 
-from ..analysis import shown_findings
+from ..analysis import rank_text, shown_findings
 from .common import fmt_ms, fmt_num, note_label
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
@@ -111,7 +111,7 @@ class FindingsView(QWidget):
         for f in self.findings:
             gain = float(getattr(f, "gain_ms", 0) or 0)
             sev = str(getattr(f, "severity", ""))
-            where = f" (rank {f.rank})" if session.is_multi_rank and f.rank is not None else ""
+            where = rank_text(session, f)
             item = QListWidgetItem(f"[{sev}] {getattr(f, 'title', f)}{where}\n    est. gain {fmt_ms(gain)} per step")
             self.list.addItem(item)
         if self.findings:

@@ -14,7 +14,7 @@ from .. import theme as theme_mod
 from analyzers.rank_analysis import RankAnalysis
 from analyzers.session import AnalysisSession
 
-from ..analysis import shown_findings, step_ms, timed_steps_ms
+from ..analysis import rank_text, shown_findings, step_ms, timed_steps_ms
 from .common import fmt_ms, fmt_num
 
 
@@ -190,13 +190,14 @@ class OverviewView(QWidget):
 
     def _set_findings(self, session: AnalysisSession, rank: int) -> None:
         findings, err = shown_findings(session, rank)
+        self.findings_box.setTitle("Top findings (all ranks)" if session.is_multi_rank else "Top findings")
         if not findings:
             self.findings.setText(f"<i>{html.escape(err)}</i>" if err else "<i>No findings: nothing stood out.</i>")
             return
         items = []
         for i, f in enumerate(findings[:5]):
             gain_txt = f" &mdash; est. gain {fmt_ms(float(f.gain_ms))}/step" if f.gain_ms else ""
-            where = f" (rank {f.rank})" if session.is_multi_rank and f.rank is not None else ""
+            where = rank_text(session, f)
             items.append(f"<li><a href='finding:{i}'>{html.escape(str(f.title))}</a>{where} "
                          f"<span>[{html.escape(str(f.severity))}]</span>{gain_txt}</li>")
         more = f"<br>{len(findings) - 5} more in the Findings tab" if len(findings) > 5 else ""

@@ -521,8 +521,9 @@ def test_no_suggestion_of_a_knob_already_set(tmp_path):
 
 
 def test_every_catalog_rule_is_registered():
-    """The registry holds exactly the catalog (RULES.md) plus OPT2 and INF1: no rule lost, none unlisted."""
+    """The registry holds exactly the catalog (RULES.md), OPT2, INF1 and the CPU speed rules: none lost, none unlisted."""
     catalog = {"DL1", "H2D1", "SYNC1", "PREC1", "TC1", "ALIGN1", "OCC1", "LAUNCH1", "CPUOH1", "OPT1", "OPT2", "MEM1",
-               "CUDNN1", "CL1", "COPY1", "DIST1", "CPU1", "CPUQ1", "THREAD1", "THR1", "INF1"}
+               "CUDNN1", "CL1", "COPY1", "DIST1", "CPU1", "CPUQ1", "THREAD1", "THR1", "INF1",
+               "CPUBF16", "CPUFUSE1", "CPUCL1"}
     assert set(RULES) == catalog
     assert all(spec.title and spec.id == rid for rid, spec in RULES.items())

@@ -30,6 +30,10 @@ def check_bundle(path: str, settings: dict) -> dict:
     assert min(steps["step_ms"]) <= steps["median_ms"] <= max(steps["step_ms"])
     for key in ("torch", "cuda", "gpu_name", "cpu_name", "cpu_count", "torch_threads"):
         assert key in run["env"], key
+    if run.get("workload_kind") != "script":  # a built workload: its model facts are recorded
+        facts = run["model_facts"]
+        assert facts["parameters"] > 0 and sum(t["params"] for t in facts["module_types"]) >= facts["parameters"]
+        assert isinstance(facts["cpu_isa"], list) and facts["torch_threads"] >= 1
     trace = load_trace(path)
     names = {e.get("name", "") for e in trace["traceEvents"]}
     assert sum(n.startswith("ProfilerStep#") for n in names) == FAST["profile_steps"]
