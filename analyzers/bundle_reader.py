@@ -34,6 +34,7 @@ SAMPLE_COLUMNS: dict[str, tuple[str, str]] = {
     "pcie_tx_kbps": ("PCIe TX", "KB/s"),
     "pcie_rx_kbps": ("PCIe RX", "KB/s"),
     "host_cpu_pct": ("Host CPU", "%"),
+    "host_proc_cpu_pct": ("Workload CPU", "%"),
     "host_rss_bytes": ("Host RSS", "B"),
 }
 

@@ -19,3 +19,14 @@ class AnalysisError(Exception):
         text = " ".join(str(cause).split()) or type(cause).__name__
         self.message = f"{type(cause).__name__}: {text}"[:300]
         super().__init__(f"{analysis} could not be computed: {self.message}")
+
+    def __reduce__(self) -> tuple:
+        """Pickle by name and message (the cause object itself may not pickle)."""
+        return (_restore_analysis_error, (self.analysis, self.message))
+
+
+def _restore_analysis_error(analysis: str, message: str) -> AnalysisError:
+    err = AnalysisError(analysis, Exception())
+    err.message = message
+    err.args = (f"{analysis} could not be computed: {message}",)
+    return err

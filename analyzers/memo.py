@@ -46,6 +46,14 @@ class Memo:
             self.values[key] = value
             return value
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (results cross process boundaries): everything but the lock."""
+        return {"values": self.values, "errors": self.errors, "counts": self.counts}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def has(self, key: str) -> bool:
         """True when ``key`` was computed (successfully)."""
         return key in self.values

@@ -21,6 +21,7 @@ from .idle_time import gpu_gaps, idle_time, idle_time_summary
 from .kernel_table import kernel_table
 from .launch_stats import launch_summary, launch_table
 from .launches import LaunchPairs, launch_of, launch_pairs
+from .measurement_quality import measurement_quality
 from .memo import Memo, computed
 from .memory_timeline import MemoryPeak, MemorySeries, memory_peaks, memory_series
 from .op_table import op_table, op_times
@@ -102,6 +103,11 @@ class RankAnalysis:
     def gpu_metrics(self) -> list[GpuMetrics]:
         """Per device: utilization, SM efficiency, occupancy, Tensor Core shares."""
         return gpu_metrics(self.model, self.steps, self.tensor_core_flags)
+
+    @computed
+    def measurement_quality(self) -> dict[str, Any]:
+        """Whether the profile can be trusted: step spread, profiler overhead, CPU contention."""
+        return measurement_quality(self.model, self.steps)
 
     @computed
     def temporal(self) -> TemporalBreakdown:

@@ -132,6 +132,7 @@ def rank_section(ra: RankAnalysis, errors: dict[str, str]) -> dict[str, Any]:
         "memory": [p.to_dict(max_live=MEMORY_LIVE_IN_REPORT) for p in sec.get("memory_peaks", [])],
         "devices": _devices(m),
         "findings": [f.to_dict() for f in sec.get("findings", [])],
+        "measurement_quality": sec.get("measurement_quality", {}),
     }
 
 
@@ -206,7 +207,7 @@ def build_report(session: AnalysisSession, rank: int | None = None) -> dict[str,
     report: dict[str, Any] = {
         "source": source, "rank": detail.rank,
         **{k: main[k] for k in ("steps", "breakdown_ms", "breakdown_pct", "top_ops", "top_kernels", "idle",
-                                "launch")},
+                                "launch", "measurement_quality")},
         "devices": [d for s in sections.values() for d in s["devices"]],
         "gpus": [g for s in sections.values() for g in s["gpus"]],
         "temporal": [t for s in sections.values() for t in s["temporal"]],

@@ -79,6 +79,15 @@ def _rank_summary(report: dict[str, Any]) -> list[str]:
     return out
 
 
+def _quality(report: dict[str, Any]) -> list[str]:
+    """The measurement-quality verdict when the profile is not clean."""
+    q = report.get("measurement_quality") or {}
+    if not q or q.get("status") in (None, "good"):
+        return []
+    return ["", f"Measurement quality: {q['status'].upper()} - " + "; ".join(q.get("reasons") or []),
+            "  findings rest on per-step medians; re-profile on a quiet machine before trusting small gains"]
+
+
 def _steps(report: dict[str, Any]) -> list[str]:
     """Step statistics and the mean step breakdown."""
     out: list[str] = []
@@ -238,7 +247,7 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     return out
 
 
-_SECTIONS = (_header, _rank_summary, _steps, _gpus, _ops_kernels, _idle_launch, _memory, _distributed, _findings, _warnings)
+_SECTIONS = (_header, _rank_summary, _quality, _steps, _gpus, _ops_kernels, _idle_launch, _memory, _distributed, _findings, _warnings)
 
 
 def format_text(report: dict[str, Any]) -> str:

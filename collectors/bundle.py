@@ -28,7 +28,7 @@ SAMPLES = "samples.csv.gz"
 LOG = "log.txt"
 SAMPLE_COLUMNS = ("time_ns", "source", "gpu_util_pct", "mem_used_bytes", "mem_total_bytes",
                   "sm_clock_mhz", "power_w", "temp_c", "clock_event_reasons", "pcie_tx_kbps",
-                  "pcie_rx_kbps", "host_cpu_pct", "host_rss_bytes")
+                  "pcie_rx_kbps", "host_cpu_pct", "host_proc_cpu_pct", "host_rss_bytes")
 STATUSES = ("ok", "failed", "timeout", "cancelled")
 
 _partial_counter = itertools.count(1)

@@ -1,4 +1,4 @@
-"""Host CPU utilisation and process-tree RSS, read from /proc (no psutil needed)."""
+"""Host CPU utilisation (system-wide and the workload's own) and process-tree RSS, read from /proc."""
 from __future__ import annotations
 
 import os
@@ -45,33 +45,61 @@ def rss_bytes(pid: int) -> int | None:
         return None
 
 
+def proc_cpu_jiffies(pid: int) -> int | None:
+    """CPU time of one process and of its reaped children (utime + stime + cutime + cstime), in jiffies."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in fields[11:15])  # fields 14-17 of proc(5), counted after the comm field
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _tree(pid: int, max_procs: int) -> list[int]:
+    """``pid`` and its descendants (DataLoader workers), at most ``max_procs``."""
+    out, stack = [pid], _children(pid)
+    while stack and len(out) < max_procs:
+        child = stack.pop()
+        out.append(child)
+        stack.extend(_children(child))
+    return out
+
+
+def tree_cpu_jiffies(pid: int, max_procs: int = 64) -> int | None:
+    """CPU time of ``pid`` and its live descendants, in jiffies (None when ``pid`` is gone)."""
+    own = proc_cpu_jiffies(pid)
+    if own is None:
+        return None
+    return own + sum(proc_cpu_jiffies(c) or 0 for c in _tree(pid, max_procs)[1:])
+
+
 def tree_rss_bytes(pid: int, max_procs: int = 64) -> int | None:
     """RSS of ``pid`` plus its descendants (DataLoader workers); shared pages count once per process."""
     total = rss_bytes(pid)
     if total is None:
         return None
-    stack, seen = _children(pid), 1
-    while stack and seen < max_procs:
-        child = stack.pop()
-        seen += 1
-        total += rss_bytes(child) or 0
-        stack.extend(_children(child))
-    return total
+    return total + sum(rss_bytes(c) or 0 for c in _tree(pid, max_procs)[1:])
 
 
 class HostSampler:
-    """Samples host CPU % (all cores, 0-100) and the RSS of a process tree."""
+    """Samples host CPU % (all cores, 0-100), the workload tree's share of it, and the tree's RSS.
+
+    ``host_cpu_pct - host_proc_cpu_pct`` is what other processes took: contention the profile cannot show."""
 
     def __init__(self, pid: int | None = None) -> None:
         self.pid = pid if pid is not None else os.getpid()
         self._last = read_cpu_times()
+        self._last_proc = tree_cpu_jiffies(self.pid)
 
     def sample(self, now_ns: int) -> dict[str, Any]:
         """One ``source="host"`` row stamped ``now_ns`` (Unix epoch ns)."""
-        cpu_pct = None
-        cur = read_cpu_times()
+        cpu_pct = proc_pct = None
+        cur, proc = read_cpu_times(), tree_cpu_jiffies(self.pid)
         if cur is not None and self._last is not None and cur[1] > self._last[1]:
-            cpu_pct = round(100.0 * (cur[0] - self._last[0]) / (cur[1] - self._last[1]), 2)
-        self._last = cur
-        return {"time_ns": now_ns, "source": "host", "host_cpu_pct": cpu_pct,
+            span = cur[1] - self._last[1]
+            cpu_pct = round(100.0 * (cur[0] - self._last[0]) / span, 2)
+            if proc is not None and self._last_proc is not None:
+                proc_pct = round(min(100.0, max(0.0, 100.0 * (proc - self._last_proc) / span)), 2)
+        self._last, self._last_proc = cur, proc
+        return {"time_ns": now_ns, "source": "host", "host_cpu_pct": cpu_pct, "host_proc_cpu_pct": proc_pct,
                 "host_rss_bytes": tree_rss_bytes(self.pid)}

@@ -10,7 +10,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 EXIT_USER_ERROR = 2
 

@@ -15,7 +15,6 @@ resolves the classes an Analysis is made of (numpy, pandas, our dataclasses).
 """
 from __future__ import annotations
 
-import copyreg
 import io
 import json
 import os
@@ -31,28 +30,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from analyzers.errors import AnalysisError
-from analyzers.memo import Memo
-
 from .analysis import Cancelled, Opened
 from .analysis import load_session as load_and_analyze
 
-
-def _memo(values: dict, errors: dict, counts: dict) -> Memo:
-    """A Memo rebuilt in the parent (its lock is not picklable; a fresh one is made)."""
-    memo = Memo()
-    memo.values.update(values)
-    memo.counts.update(counts)
-    for key, (analysis, message, text) in errors.items():
-        err = AnalysisError.__new__(AnalysisError)
-        Exception.__init__(err, text)
-        err.analysis, err.message = analysis, message
-        memo.errors[key] = err
-    return memo
-
-
-copyreg.pickle(Memo, lambda m: (_memo, (m.values, {k: (e.analysis, e.message, str(e)) for k, e in m.errors.items()},
-                                        dict(m.counts))))
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: inputs larger than this (uncompressed estimate, bytes) load in a child process

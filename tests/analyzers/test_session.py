@@ -134,3 +134,20 @@ def test_findings_carry_their_rank() -> None:
                    key=lambda g: g.gain_ms)
         assert (f.rank, f.gain_ms) == (best.rank, best.gain_ms)
     assert "ranks" not in session.rank(0).findings[0].evidence  # the rank's own finding is not mutated
+
+
+def test_a_session_with_results_and_failures_pickles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GUI hands analysed sessions between processes: results and kept failures survive the trip."""
+    import pickle
+
+    b = TraceBuilder()
+    for t in b.steps(3, 1000.0):
+        b.op_with_kernel("aten::mm", "sm80_sgemm", t + 10, 20, 500)
+    monkeypatch.setattr(rank_analysis, "kernel_table", lambda *a, **k: 1 / 0)
+    session = AnalysisSession([b.load(tmp_path)], "t.json")
+    report = session.report()
+    back = pickle.loads(pickle.dumps(session))
+    ra = back.rank()
+    assert ra.memo.counts == session.rank().memo.counts
+    assert ra.steps.count == 3 and ra.memo.counts["steps"] == 1  # kept, not recomputed
+    assert ra.try_get("kernel_table")[1] == report["errors"]["rank 0: kernel_table"]

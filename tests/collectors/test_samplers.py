@@ -22,6 +22,30 @@ def test_host_sampler_reads_cpu_and_rss():
     assert row["host_cpu_pct"] is None or 0.0 <= row["host_cpu_pct"] <= 100.0
 
 
+def test_workload_cpu_is_told_apart_from_other_processes():
+    """A busy workload and an idle one beside a CPU burner: the sampler says which used the CPU."""
+    import subprocess
+    burn = "import time\nt = time.time()\nwhile time.time() - t < 4: pass"
+    busy = subprocess.Popen([sys.executable, "-c", burn])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(4)"])
+    try:
+        time.sleep(0.3)
+        on_busy, on_idle = host_sampler.HostSampler(busy.pid), host_sampler.HostSampler(idle.pid)
+        time.sleep(1.5)
+        now = time.time_ns()
+        rb, ri = on_busy.sample(now), on_idle.sample(now)
+    finally:
+        for p in (busy, idle):
+            p.kill()
+            p.wait()
+    cores = os.cpu_count() or 1
+    # the spinner gets at most one core of all cores (less on a loaded machine); the sleeper next to nothing
+    assert 2.0 < rb["host_proc_cpu_pct"] <= 100.0 / cores + 5.0
+    assert ri["host_proc_cpu_pct"] < 0.2 * rb["host_proc_cpu_pct"]
+    # seen from the sleeper, the spinner's CPU is other processes' CPU
+    assert ri["host_cpu_pct"] - ri["host_proc_cpu_pct"] >= 0.8 * rb["host_proc_cpu_pct"]
+
+
 def test_tree_rss_counts_children():
     import subprocess
     child = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(60_000_000); time.sleep(5)"])
