@@ -18,7 +18,7 @@ import numpy as np
 
 from . import intervals as iv
 from .breakdown import name_mask
-from .categories import DATALOADER_PREFIXES, STEP_PREFIX, Kind
+from .categories import DATALOADER_PREFIXES, NON_CUDA_VENDORS, STEP_PREFIX, Kind
 from .steps import StepTable, cached, launch_pairs, step_table
 from .trace_model import TraceModel
 
@@ -174,6 +174,7 @@ def gpu_metrics(model: TraceModel, steps: StepTable | None = None) -> list[GpuMe
     lo, hi = int(np.min(steps.start_ns)), int(np.max(steps.end_ns))
     window = hi - lo
     tc_flag, eligible, signal = tensor_core_flags(model)
+    cuda_like = model.vendor not in NON_CUDA_VENDORS  # SMs, occupancy and Tensor Cores: NVIDIA (and AMD) terms
     out = []
     devs = model.device[kernels]
     for dev in np.unique(devs[devs >= 0]):
@@ -197,7 +198,8 @@ def gpu_metrics(model: TraceModel, steps: StepTable | None = None) -> list[GpuMe
         out.append(GpuMetrics(
             device=int(dev), window_ms=window / 1e6, kernel_time_ms=ktime / 1e6,
             utilization_pct=busy / window * 100.0 if window > 0 else None,
-            sm_efficiency_pct=sm, achieved_occupancy_pct=occ_pct,
-            tensor_core_pct=tc, tensor_core_signal=signal, tc_eligible_pct=el,
+            sm_efficiency_pct=sm if cuda_like else None, achieved_occupancy_pct=occ_pct if cuda_like else None,
+            tensor_core_pct=tc if cuda_like else None, tensor_core_signal=signal if cuda_like else "n/a",
+            tc_eligible_pct=el if cuda_like else None,
         ))
     return out

@@ -22,7 +22,8 @@ from .trace_model import TraceModel
 TOP_N = 10
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 _LABELS = {"kernel": "Kernel", "memcpy": "Memcpy", "memset": "Memset", "communication": "Communication",
-           "runtime": "Runtime", "dataloader": "DataLoader", "cpu_exec": "CPU Exec", "other": "Other"}
+           "runtime": "Runtime", "dataloader": "DataLoader", "cpu_exec": "CPU Exec", "other": "Other",
+           "device_other": "Device (unknown kind)", "device_wait": "Device wait"}
 
 
 def _finding_dict(f: Any) -> dict[str, Any]:
@@ -263,7 +264,8 @@ def format_text(report: dict[str, Any]) -> str:
         out.append("Step time breakdown (mean per step)")
         gpu_only = ("kernel", "memcpy", "memset", "runtime")  # always zero without a GPU: not shown then
         rows = [[_LABELS.get(k, k), _fmt(v, 3), _fmt(100.0 * v / total if total else None, 1, " %")]
-                for k, v in bd.items() if report.get("gpus") or k not in gpu_only or v]
+                for k, v in bd.items() if (report.get("gpus") or k not in gpu_only or v)
+                and (v or k not in ("device_other", "device_wait"))]
         rows.append(["Step", _fmt(total, 3), "100.0 %" if total else "n/a"])
         out += _table(["category", "ms", "% of step"], rows)
     else:
@@ -279,6 +281,8 @@ def format_text(report: dict[str, Any]) -> str:
                  _fmt(g.get("tensor_core_pct"), 1, " %") + f" ({g.get('tensor_core_signal')})",
                  _fmt(g.get("tc_eligible_pct"), 1, " %")] for g in gpus]
         out += _table(["GPU", "utilization", "est. SM eff.", "est. occupancy", "Tensor Cores", "TC-eligible"], rows)
+    elif any(d.get("used") for d in report.get("devices", [])):
+        out.append("Devices: activity recognised, but no kernels: no utilization figures (see the warnings).")
     else:
         out.append("GPUs: no GPU activity in this trace (CPU-only)." if src.get("slices") else "GPUs: none")
 
