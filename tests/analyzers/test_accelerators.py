@@ -105,6 +105,10 @@ def test_mtia_report_has_no_cpu_only_note_and_no_cpu1(tmp_path: Path) -> None:
     findings = run_rules([m])
     assert "CPU1" not in {f.rule for f in findings}
     assert not {"TC1", "OCC1", "CUDNN1", "CL1", "PREC1"} & {f.rule for f in findings}
+    # copies: 100 of the 500 us of device work per step (20 %); 'dma_request' names no direction
+    copy = next(f for f in findings if f.rule == "COPY1")
+    assert copy.evidence["copy_pct_of_gpu"] == pytest.approx(20.0)
+    assert "direction not recorded" in copy.summary and "HtoD" not in copy.summary and "cuda" not in copy.fix_snippet
     report = build_report([m], tmp_path, findings)
     assert report["source"]["vendor"] == "mtia"
     assert [d["id"] for d in report["devices"] if d["used"]] == [0]
