@@ -217,3 +217,27 @@ def test_amd_reference_trace_is_amd_with_its_device_work() -> None:
     linked = sum(e.get("cat") == "kernel" and e["args"].get("correlation") in runtime_corr for e in raw)
     assert launch_summary(m)["kernels"] == linked
     assert not any("device work" in w for w in m.warnings)
+
+
+def test_unknown_host_events_stay_host_events(tmp_path: Path) -> None:
+    # an unknown category on a host thread, with no flow into it, is not device work
+    b = mtia_trace()
+    b.host_event("my_marker", "checkpoint", 5.0, 2.0)
+    m = b.load(tmp_path)
+    (row,) = [r for r in range(len(m)) if m.name(r) == "checkpoint"]
+    assert Kind(int(m.kind[row])) == Kind.OTHER and m.device[row] == -1
+    assert not m.warnings
+
+
+def test_stream_named_in_text(tmp_path: Path) -> None:
+    # args.stream may name the stream ('stream 5') instead of numbering it
+    b = TraceBuilder.bare()
+    b.device_process(MTIA_PID, "MTIA 1")
+    b.step(0, 0.0, STEP_US)
+    b.accel_op("mtia_ccp_events", "fc-dtype_Float", 100.0, 300.0, pid=MTIA_PID, stream=5, launch_name=LAUNCH,
+               launch_ts=20.0, launch_dur=30.0, args={"stream": "stream 5"})
+    m = b.load(tmp_path)
+    (row,) = np.flatnonzero(m.kind == int(Kind.KERNEL))
+    assert (int(m.device[row]), int(m.stream[row])) == (1, 5)
+    assert not m.warnings
+    assert launch_summary(m)["kernels"] == 1
