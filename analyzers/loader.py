@@ -266,15 +266,10 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
     track_tid = [tid_uniques[int(k) % n_tid] for k in x_track_keys]
     proc_names, thread_names, proc_sort, thread_sort = _metadata(raw, ph_mask("M"), pid_codes, pid_uniques,
                                                                  tid_codes, tid_uniques)
-    # accelerator activity from the trace's structure (analyzers.accelerators)
     devices = acc.device_processes(proc_names)
-    if len(x_rows):
-        x_kind = acc.refine_kinds_by_name(x_kind, cat_codes[x_rows], name_codes[x_rows], cat_uniques, name_uniques)
-    flow_ends = _ac2g_ends(raw, ph_mask, cat_codes, cat_uniques, pair_key, rel_ns, x_rows, x_track_keys, x_track,
-                           x_kind)
-    x_kind, device_warnings = acc.promote_unknown_device_work(x_kind, x_track, track_pid, devices, flow_ends[1][0],
-                                                              cat_codes[x_rows], cat_uniques)
-    warnings += device_warnings
+    x_kind, flow_ends = _accelerator_kinds(raw, ph_mask, (cat_codes, cat_uniques), (name_codes, name_uniques),
+                                           pair_key, rel_ns, x_rows, (x_track_keys, x_track, track_pid), devices,
+                                           x_kind, warnings)
     device_kind_ids = np.array(sorted(int(k) for k in DEVICE_KINDS), dtype=np.int8)
     track_is_device = np.zeros(n_tracks, dtype=bool)
     if len(x_rows):
@@ -545,6 +540,24 @@ def _property_ids(props: Any) -> set[int]:
 
 
 FlowEnds = list[tuple[np.ndarray, np.ndarray]]  # [(s slice positions, ids), (f slice positions, ids)]
+
+
+def _accelerator_kinds(raw: RawEvents, ph_mask: Callable[..., np.ndarray], cats: tuple[np.ndarray, list[Any]],
+                       names: tuple[np.ndarray, list[Any]], pair_key: np.ndarray, rel_ns: np.ndarray,
+                       x_rows: np.ndarray, tracks: tuple[np.ndarray, np.ndarray, list[Any]],
+                       devices: dict[Any, tuple[int, str | None]], x_kind: np.ndarray,
+                       warnings: list[str]) -> tuple[np.ndarray, FlowEnds]:
+    """Slice kinds refined by accelerator structure (analyzers.accelerators) and the ac2g flow ends; appends
+    a warning per unknown category taken as device work."""
+    (cat_codes, cat_uniques), (name_codes, name_uniques) = cats, names
+    track_keys, x_track, track_pid = tracks
+    if len(x_rows):
+        x_kind = acc.refine_kinds_by_name(x_kind, cat_codes[x_rows], name_codes[x_rows], cat_uniques, name_uniques)
+    ends = _ac2g_ends(raw, ph_mask, cat_codes, cat_uniques, pair_key, rel_ns, x_rows, track_keys, x_track, x_kind)
+    x_kind, promoted = acc.promote_unknown_device_work(x_kind, x_track, track_pid, devices, ends[1][0],
+                                                       cat_codes[x_rows], cat_uniques)
+    warnings += promoted
+    return x_kind, ends
 
 
 def _ac2g_ends(raw: RawEvents, ph_mask: Callable[..., np.ndarray], cat_codes: np.ndarray, cat_uniques: list[Any],
