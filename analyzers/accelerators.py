@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .categories import Kind, device_process, kind_is_by_name, kind_of_device_name, vendor_of_category
+from .categories import MAX_DEVICE_INDEX, Kind, device_process, kind_is_by_name, kind_of_device_name, vendor_of_category
 
 NO_POS = -1
 _OTHER = int(Kind.OTHER)
@@ -142,7 +142,7 @@ def device_index(pid: Any, devices: dict[Any, tuple[int, str | None]], property_
     """Device index of a device track without a ``device`` arg: the pid or the number in its process name,
     whichever deviceProperties knows (pid first); the name's number, else the pid, when neither is known."""
     named = devices.get(pid, (None, None))[0]
-    pid_ok = isinstance(pid, int) and 0 <= pid < 4096
+    pid_ok = isinstance(pid, int) and 0 <= pid < MAX_DEVICE_INDEX
     if pid_ok and pid in property_ids:
         return pid
     if named is not None and (named in property_ids or not property_ids or not pid_ok):

@@ -76,6 +76,9 @@ DEVICE_PROCESS_PREFIXES: dict[str, str | None] = {
     "GPU": None, "MTIA": "mtia", "XPU": "intel", "HPU": None, "NPU": None, "MLU": None, "GCU": None, "TPU": None,
 }
 
+#: device indices at or above this are not device indices (pids, garbage)
+MAX_DEVICE_INDEX = 4096
+
 #: vendors whose devices have no SMs, CUDA occupancy or Tensor Cores: those metrics and advice stay off
 NON_CUDA_VENDORS: frozenset[str] = frozenset({"mtia", "intel"})
 
@@ -146,7 +149,7 @@ def vendor_of_category(cat: str) -> str | None:
 def device_process(name: str) -> tuple[int, str | None] | None:
     """(index, vendor) of a device process name such as 'MTIA 0' or 'XPU 1'; None for host processes."""
     m = _DEVICE_PROCESS_RE.match(name)
-    if not m:
+    if not m or len(m.group(2)) > 4 or int(m.group(2)) >= MAX_DEVICE_INDEX:
         return None
     return int(m.group(2)), DEVICE_PROCESS_PREFIXES[m.group(1).upper()]
 

@@ -161,7 +161,7 @@ def _norm_label(value: Any) -> Any:
     """'25738' -> 25738 so that string and int pids/tids of one thread agree."""
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit() and len(text) < 19:
+        if text.isascii() and text.lstrip("-").isdigit() and len(text) < 19:  # not '²' (isdigit, yet no int)
             return int(text)
         return text
     return value

@@ -241,3 +241,31 @@ def test_stream_named_in_text(tmp_path: Path) -> None:
     assert (int(m.device[row]), int(m.stream[row])) == (1, 5)
     assert not m.warnings
     assert launch_summary(m)["kernels"] == 1
+
+
+ODD_EVENTS = {
+    "superscript pid": [{"ph": "X", "cat": "cpu_op", "name": "a", "pid": "²", "tid": 1, "ts": 1.0, "dur": 1.0}],
+    "flow ids of odd types": [
+        {"ph": "X", "cat": "mtia_runtime", "name": "run", "pid": 1, "tid": 1, "ts": 1.0, "dur": 1.0},
+        {"ph": "X", "cat": "mtia_ccp_events", "name": "job", "pid": 2, "tid": 3, "ts": 5.0, "dur": 1.0,
+         "args": {"stream": [1], "device": "x"}},
+        {"ph": "s", "cat": "ac2g", "name": "ac2g", "id": "zz", "pid": 1, "tid": 1, "ts": 1.0},
+        {"ph": "f", "cat": "ac2g", "name": "ac2g", "id": -4, "pid": 2, "tid": 3, "ts": 5.0},
+        {"ph": "f", "cat": "ac2g", "name": "ac2g", "id": 7, "pid": 99, "tid": 3, "ts": 5.0},
+    ],
+    "device process names of odd types": [
+        {"ph": "M", "name": "process_name", "pid": 2, "args": {"name": ["MTIA 0"]}},
+        {"ph": "M", "name": "process_name", "pid": 3, "args": {"name": "MTIA 99999999999999999999"}},
+        {"ph": "X", "cat": "weird", "name": "w", "pid": 3, "tid": 1, "ts": 1.0, "dur": 1.0},
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_EVENTS))
+def test_odd_accelerator_inputs_load(tmp_path: Path, case: str) -> None:
+    from analyzers.loader import load_trace
+
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"traceEvents": ODD_EVENTS[case]}))
+    m = load_trace(path)
+    assert len(m) >= 1 and all(isinstance(w, str) for w in m.warnings)
