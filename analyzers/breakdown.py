@@ -1,7 +1,9 @@
 """Step-time breakdown (TensorBoard plugin semantics, METRICS.md).
 
 Each instant of a step goes to the highest-priority category active then:
-Kernel > Memcpy > Memset > Communication > Runtime > DataLoader > CPU Exec > Other.
+Kernel > Memcpy > Memset > Device other > Device wait > Communication > Runtime > DataLoader > CPU Exec >
+Other ('device other': device work of an unknown kind; 'device wait': a device stream waiting on another,
+e.g. MTIA ``event_wait``; both are zero on CUDA and ROCm traces).
 Vectorised: with ``C_k`` the union of categories 1..k, category k's time in a
 step is ``|C_k & step| - |C_(k-1) & step|``; Other is the step minus ``|C_all & step|``.
 """
@@ -16,13 +18,13 @@ from .steps import StepTable, step_table
 from .trace_model import TraceModel
 
 #: categories in priority order (the last, 'other', is the remainder)
-CATEGORIES: tuple[str, ...] = ("kernel", "memcpy", "memset", "communication", "runtime", "dataloader",
-                               "cpu_exec", "other")
+CATEGORIES: tuple[str, ...] = ("kernel", "memcpy", "memset", "device_other", "device_wait", "communication",
+                               "runtime", "dataloader", "cpu_exec", "other")
 COLUMNS: list[str] = [f"{c}_ms" for c in CATEGORIES] + ["step_ms"]
 
 
 def category_masks(model: TraceModel) -> dict[str, np.ndarray]:
-    """Slice masks of the seven active categories."""
+    """Slice masks of the active categories (all but 'other')."""
     kind = model.kind
     comm_kernel = model.name_mask(is_comm_kernel) & (kind == int(Kind.KERNEL))
     # ops and annotations on host threads; Python stack frames (with_stack) are not ops and would swallow
@@ -36,6 +38,8 @@ def category_masks(model: TraceModel) -> dict[str, np.ndarray]:
         "kernel": (kind == int(Kind.KERNEL)) & ~comm_kernel,
         "memcpy": kind == int(Kind.MEMCPY),
         "memset": kind == int(Kind.MEMSET),
+        "device_other": kind == int(Kind.DEVICE_OTHER),
+        "device_wait": kind == int(Kind.DEVICE_WAIT),
         "communication": comm_kernel | comm_op,
         "runtime": np.isin(kind, [int(Kind.RUNTIME), int(Kind.DRIVER)]),
         "dataloader": loader & ~comm_op,
@@ -44,7 +48,7 @@ def category_masks(model: TraceModel) -> dict[str, np.ndarray]:
 
 
 def cumulative_unions(model: TraceModel, masks: dict[str, np.ndarray] | None = None) -> list[iv.Intervals]:
-    """``C_k`` for k = 1..7: the union of the k highest-priority categories."""
+    """``C_k`` for k = 1..len(CATEGORIES) - 1: the union of the k highest-priority categories."""
     masks = category_masks(model) if masks is None else masks
     out: list[iv.Intervals] = []
     acc = iv.empty()

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .breakdown import CATEGORIES
 from .bundle_reader import timed_steps
 from .categories import STEP_PREFIX, Kind
 from .findings import Finding, json_safe
@@ -31,7 +32,7 @@ Side = AnalysisSession | Sequence[TraceModel] | TraceModel
 TOP_N = 10
 CI_RESAMPLES = 2000
 CI_SEED = 0
-_BREAKDOWN = ("kernel", "memcpy", "memset", "communication", "runtime", "dataloader", "cpu_exec", "other")
+_BREAKDOWN = CATEGORIES  # the breakdown's own category list
 
 
 def as_session(x: Side) -> AnalysisSession:

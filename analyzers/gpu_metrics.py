@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import intervals as iv
-from .categories import Kind
+from .categories import NON_CUDA_VENDORS, Kind
 from .launches import LaunchPairs, launch_of
 from .op_names import is_conv_name, is_tc_eligible_op, is_tc_kernel_name
 from .steps import StepTable, step_table
@@ -139,6 +139,7 @@ def gpu_metrics(model: TraceModel, steps: StepTable | None = None,
     lo, hi = int(np.min(steps.start_ns)), int(np.max(steps.end_ns))
     window = hi - lo
     tc_flag, eligible, signal = tensor_core_flags(model) if tc_flags is None else tc_flags
+    cuda_like = model.vendor not in NON_CUDA_VENDORS  # SMs, occupancy and Tensor Cores: NVIDIA (and AMD) terms
     out = []
     devs = model.device[kernels]
     for dev in np.unique(devs[devs >= 0]):
@@ -162,7 +163,8 @@ def gpu_metrics(model: TraceModel, steps: StepTable | None = None,
         out.append(GpuMetrics(
             device=int(dev), window_ms=window / 1e6, kernel_time_ms=ktime / 1e6,
             utilization_pct=busy / window * 100.0 if window > 0 else None,
-            sm_efficiency_pct=sm, achieved_occupancy_pct=occ_pct,
-            tensor_core_pct=tc, tensor_core_signal=signal, tc_eligible_pct=el,
+            sm_efficiency_pct=sm if cuda_like else None, achieved_occupancy_pct=occ_pct if cuda_like else None,
+            tensor_core_pct=tc if cuda_like else None, tensor_core_signal=signal if cuda_like else "n/a",
+            tc_eligible_pct=el if cuda_like else None,
         ))
     return out

@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator
 import msgspec
 import numpy as np
 
-from .categories import DEVICE_KINDS, Kind, kind_of_category
+from . import accelerators as acc
+from .categories import DEVICE_ACTIVITY_KINDS, DEVICE_KINDS, Kind, kind_of_category
 from .errors import TraceLoadError
 from .kineto_decode import RawEvents, decode_trace_json
 from .nesting import nesting_depth
@@ -160,7 +161,7 @@ def _norm_label(value: Any) -> Any:
     """'25738' -> 25738 so that string and int pids/tids of one thread agree."""
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit() and len(text) < 19:
+        if text.isascii() and text.lstrip("-").isdigit() and len(text) < 19:  # not '²' (isdigit, yet no int)
             return int(text)
         return text
     return value
@@ -263,6 +264,12 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
     n_tracks = len(x_track_keys)
     track_pid = [pid_uniques[int(k) // n_tid] for k in x_track_keys]
     track_tid = [tid_uniques[int(k) % n_tid] for k in x_track_keys]
+    proc_names, thread_names, proc_sort, thread_sort = _metadata(raw, ph_mask("M"), pid_codes, pid_uniques,
+                                                                 tid_codes, tid_uniques)
+    devices = acc.device_processes(proc_names)
+    x_kind, flow_ends = _accelerator_kinds(raw, ph_mask, (cat_codes, cat_uniques), (name_codes, name_uniques),
+                                           pair_key, rel_ns, x_rows, (x_track_keys, x_track, track_pid), devices,
+                                           x_kind, warnings)
     device_kind_ids = np.array(sorted(int(k) for k in DEVICE_KINDS), dtype=np.int8)
     track_is_device = np.zeros(n_tracks, dtype=bool)
     if len(x_rows):
@@ -271,6 +278,8 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
     start_ns = rel_ns[x_rows]
     dur_ns = dur_ns_f[x_rows].astype(np.int64)
     core = _decode_core_args(raw.args, x_rows, x_kind)
+    _link_by_flows(core["correlation"], flow_ends, x_kind)
+    property_ids = _property_ids(raw.metadata.get("deviceProperties"))
 
     track_device = np.full(n_tracks, -1, dtype=np.int32)
     track_stream = np.full(n_tracks, -1, dtype=np.int64)
@@ -279,7 +288,7 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
         rows_t = np.flatnonzero(x_track == t)
         arg_dev = core["device"][rows_t]
         arg_dev = arg_dev[arg_dev >= 0]
-        track_device[t] = int(arg_dev[0]) if len(arg_dev) else (pid if isinstance(pid, int) and 0 <= pid < 4096 else 0)
+        track_device[t] = int(arg_dev[0]) if len(arg_dev) else acc.device_index(pid, devices, property_ids)
         arg_stream = core["stream"][rows_t]
         arg_stream = arg_stream[arg_stream >= 0]
         track_stream[t] = int(arg_stream[0]) if len(arg_stream) else _stream_of(tid)
@@ -298,9 +307,6 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
     stream = np.where(track_is_device[track_id], track_stream[track_id], -1).astype(np.int64)
     depth = nesting_depth(track_id, start_ns, dur_ns)
 
-    # ---------------- metadata events (names, sort order)
-    proc_names, thread_names, proc_sort, thread_sort = _metadata(raw, ph_mask("M"), pid_codes, pid_uniques,
-                                                                 tid_codes, tid_uniques)
     tracks = Tracks(
         pid=track_pid,
         tid=track_tid,
@@ -380,6 +386,7 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
         origin_abs_ns=origin_abs,
         warnings=warnings + core["warnings"],
         raw_event_count=n,
+        accelerator_vendor=acc.vendor_hint(cat_uniques, devices),
     )
     return model
 
@@ -393,8 +400,7 @@ class _IdArgs(msgspec.Struct, rename=_CORE_RENAME, gc=False):
 
 
 _id_decoder = msgspec.json.Decoder(list[_IdArgs])
-_GPU_KINDS = np.array([int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET), int(Kind.GPU_USER_ANNOTATION)],
-                      dtype=np.int8)
+_GPU_KINDS = np.array(sorted(int(k) for k in DEVICE_KINDS), dtype=np.int8)
 _ID_KINDS = np.array([int(Kind.CPU_OP), int(Kind.USER_ANNOTATION), int(Kind.RUNTIME), int(Kind.DRIVER),
                       int(Kind.SYNC)], dtype=np.int8)
 
@@ -491,6 +497,8 @@ def _loose_core_args(raw: Any) -> tuple[_CoreArgs, bool]:
             continue
         as_float = field_name in ("blocks_per_sm", "occupancy")
         number = _coerce_number(value, as_float)
+        if number is None and field_name == "stream" and isinstance(value, str):  # 'stream 3' (MTIA, XPU)
+            number = _stream_of(value) if _STREAM_RE.search(value) else None
         if number is None or not (-(2**62) < number < 2**62):
             ok = False
             continue
@@ -522,6 +530,65 @@ def _product(dims: tuple[int, ...]) -> int:
             return NO_ID
         out *= d
     return out if dims else NO_ID
+
+
+def _property_ids(props: Any) -> set[int]:
+    """Device ids that deviceProperties lists."""
+    if not isinstance(props, list):
+        return set()
+    return {p["id"] for p in props if isinstance(p, dict) and isinstance(p.get("id"), int)}
+
+
+FlowEnds = list[tuple[np.ndarray, np.ndarray]]  # [(s slice positions, ids), (f slice positions, ids)]
+
+
+def _accelerator_kinds(raw: RawEvents, ph_mask: Callable[..., np.ndarray], cats: tuple[np.ndarray, list[Any]],
+                       names: tuple[np.ndarray, list[Any]], pair_key: np.ndarray, rel_ns: np.ndarray,
+                       x_rows: np.ndarray, tracks: tuple[np.ndarray, np.ndarray, list[Any]],
+                       devices: dict[Any, tuple[int, str | None]], x_kind: np.ndarray,
+                       warnings: list[str]) -> tuple[np.ndarray, FlowEnds]:
+    """Slice kinds refined by accelerator structure (analyzers.accelerators) and the ac2g flow ends; appends
+    a warning per unknown category taken as device work."""
+    (cat_codes, cat_uniques), (name_codes, name_uniques) = cats, names
+    track_keys, x_track, track_pid = tracks
+    if len(x_rows):
+        x_kind = acc.refine_kinds_by_name(x_kind, cat_codes[x_rows], name_codes[x_rows], cat_uniques, name_uniques)
+    ends = _ac2g_ends(raw, ph_mask, cat_codes, cat_uniques, pair_key, rel_ns, x_rows, track_keys, x_track, x_kind)
+    x_kind, promoted = acc.promote_unknown_device_work(x_kind, x_track, track_pid, devices, ends[1][0],
+                                                       cat_codes[x_rows], cat_uniques)
+    warnings += promoted
+    return x_kind, ends
+
+
+def _ac2g_ends(raw: RawEvents, ph_mask: Callable[..., np.ndarray], cat_codes: np.ndarray, cat_uniques: list[Any],
+               pair_key: np.ndarray, rel_ns: np.ndarray, x_rows: np.ndarray, track_keys: np.ndarray,
+               x_track: np.ndarray, x_kind: np.ndarray) -> FlowEnds:
+    """Slices (x positions) that the launch flows' start ends (runtime calls) and finish ends (device work or
+    unknown events) sit on, with the flow ids; -1 where an end matches no slice."""
+    empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    cats = [i for i, c in enumerate(cat_uniques) if str(c) == "ac2g"]
+    if not cats or not len(track_keys):
+        return [empty, empty]
+    host = np.isin(x_kind, [int(Kind.RUNTIME), int(Kind.DRIVER)])
+    device = np.isin(x_kind, sorted(int(k) for k in DEVICE_ACTIVITY_KINDS | {Kind.OTHER}))
+    out = []
+    for ph, candidate in (("s", host), ("f", device)):
+        ev = np.flatnonzero(ph_mask(ph) & np.isin(cat_codes, cats))
+        t = np.minimum(np.searchsorted(track_keys, pair_key[ev]), len(track_keys) - 1)
+        q_track = np.where(track_keys[t] == pair_key[ev], t, -1)
+        out.append((acc.slices_starting_at(x_track, rel_ns[x_rows], candidate, q_track, rel_ns[ev]),
+                    acc.flow_ids(raw.id, ev)))
+    return out
+
+
+def _link_by_flows(correlation: np.ndarray, ends: FlowEnds, x_kind: np.ndarray) -> None:
+    """Device work and runtime calls without a correlation arg take it from their ac2g flow (MTIA, XPU)."""
+    (s_pos, s_ids), (f_pos, f_ids) = ends
+    acc.fill_correlation(correlation, [(f_pos, f_ids)])
+    # host side only for ids no runtime call carries already (never re-link a call that has its own)
+    host = np.isin(x_kind, [int(Kind.RUNTIME), int(Kind.DRIVER)])
+    known = np.isin(s_ids, correlation[host & (correlation >= 0)])
+    acc.fill_correlation(correlation, [(np.where(known, -1, s_pos), s_ids)])
 
 
 def _track_order(pids: list[Any], tids: list[Any], is_device: np.ndarray, device: np.ndarray, stream: np.ndarray,
@@ -580,7 +647,7 @@ def _flows(kind: np.ndarray, correlation: np.ndarray, raw: RawEvents, ph_mask: C
     src_parts, dst_parts, kind_parts = [], [], []
     # launch flows: runtime/driver call and GPU work sharing a correlation id
     host = np.flatnonzero(np.isin(kind, [int(Kind.RUNTIME), int(Kind.DRIVER)]) & (correlation >= 0))
-    gpu = np.flatnonzero(np.isin(kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)]) & (correlation >= 0))
+    gpu = np.flatnonzero(np.isin(kind, sorted(int(k) for k in DEVICE_ACTIVITY_KINDS)) & (correlation >= 0))
     if len(host) and len(gpu):
         h_order = host[np.argsort(correlation[host], kind="stable")]
         h_corr = correlation[h_order]

@@ -6,7 +6,8 @@ from typing import Any
 from .knobs import format_assignment
 
 _LABELS = {"kernel": "Kernel", "memcpy": "Memcpy", "memset": "Memset", "communication": "Communication",
-           "runtime": "Runtime", "dataloader": "DataLoader", "cpu_exec": "CPU Exec", "other": "Other"}
+           "runtime": "Runtime", "dataloader": "DataLoader", "cpu_exec": "CPU Exec", "other": "Other",
+           "device_other": "Device (unknown kind)", "device_wait": "Device wait"}
 
 
 def _fmt(value: Any, digits: int = 2, unit: str = "") -> str:
@@ -104,7 +105,8 @@ def _steps(report: dict[str, Any]) -> list[str]:
         out.append("Step time breakdown (mean per step)")
         gpu_only = ("kernel", "memcpy", "memset", "runtime")  # always zero without a GPU: not shown then
         rows = [[_LABELS.get(k, k), _fmt(v, 3), _fmt(100.0 * v / total if total else None, 1, " %")]
-                for k, v in bd.items() if report.get("gpus") or k not in gpu_only or v]
+                for k, v in bd.items() if (report.get("gpus") or k not in gpu_only or v)
+                and (v or k not in ("device_other", "device_wait"))]
         rows.append(["Step", _fmt(total, 3), "100.0 %" if total else "n/a"])
         out += _table(["category", "ms", "% of step"], rows)
     else:
@@ -126,6 +128,8 @@ def _gpus(report: dict[str, Any]) -> list[str]:
                  _fmt(g.get("tensor_core_pct"), 1, " %") + f" ({g.get('tensor_core_signal')})",
                  _fmt(g.get("tc_eligible_pct"), 1, " %")] for g in gpus]
         out += _table(["GPU", "utilization", "est. SM eff.", "est. occupancy", "Tensor Cores", "TC-eligible"], rows)
+    elif any(d.get("used") for d in report.get("devices", [])):
+        out.append("Devices: activity recognised, but no kernels: no utilization figures (see the warnings).")
     else:
         out.append("GPUs: no GPU activity in this trace (CPU-only)." if src.get("slices") else "GPUs: none")
     return out

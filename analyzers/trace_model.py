@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Sequence
 import msgspec
 import numpy as np
 
-from .categories import Kind
+from .categories import DEVICE_ACTIVITY_KINDS, Kind, device_process
 
 NO_ID = -1  # value of correlation / external id / device / stream when absent
 
@@ -37,9 +37,11 @@ class Tracks:
         return len(self.pid)
 
     def label(self, track_id: int) -> str:
-        """A readable track label: 'GPU 0 stream 7' or 'python thread 123'."""
+        """A readable track label: 'GPU 0 stream 7', 'MTIA 0 stream 3' or 'python thread 123'."""
         if self.is_device[track_id]:
-            return f"GPU {int(self.device[track_id])} stream {int(self.stream[track_id])}"
+            proc = self.process_name[track_id].strip()
+            device = proc if device_process(proc) else f"GPU {int(self.device[track_id])}"
+            return f"{device} stream {int(self.stream[track_id])}"
         name = self.thread_name[track_id] or f"thread {self.tid[track_id]}"
         proc = self.process_name[track_id]
         return f"{proc} {name}".strip() if proc and proc not in name else name
@@ -135,6 +137,7 @@ class TraceModel:
     run_info: dict[str, Any] | None = None  # run.json of a TorchScope run bundle
     warnings: list[str] = field(default_factory=list)
     raw_event_count: int = 0
+    accelerator_vendor: str | None = None  # vendor the categories / device process names prove ('mtia', 'intel')
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -224,8 +227,8 @@ class TraceModel:
     # ------------------------------------------------------------------ devices
     @cached_property
     def gpu_devices(self) -> list[int]:
-        """Device indices that ran GPU work (kernels, copies, memsets)."""
-        mask = np.isin(self.kind, [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)])
+        """Device indices with device activity (kernels, copies, memsets, waits, device work of unknown kind)."""
+        mask = np.isin(self.kind, [int(k) for k in DEVICE_ACTIVITY_KINDS])
         devs = np.unique(self.device[mask])
         return [int(d) for d in devs if d >= 0]
 
@@ -242,7 +245,7 @@ class TraceModel:
 
     @property
     def vendor(self) -> str:
-        """'nvidia', 'amd', 'cpu' or 'unknown' (from device names and kernel evidence)."""
+        """'nvidia', 'amd', 'mtia', 'intel', 'cpu' or 'unknown' (device names, categories, runtime calls)."""
         names = " ".join(str(p.get("name", "")) for p in self.device_properties).lower()
         if "amd" in names or "radeon" in names or "instinct" in names or "mi2" in names or "mi3" in names:
             return "amd"
@@ -250,6 +253,10 @@ class TraceModel:
             return "nvidia"
         if not self.has_gpu:
             return "cpu"
+        if self.accelerator_vendor:
+            return self.accelerator_vendor
+        if "intel" in names:
+            return "intel"
         runtime_names = {self.strings[i] for i in np.unique(self.name_id[self.kind == int(Kind.RUNTIME)])}
         if any(n.startswith("hip") for n in runtime_names):
             return "amd"

@@ -69,22 +69,26 @@ def excessive_copies(f: ModelFacts) -> Finding | None:
     small = int((m.bytes[rows] >= 0).sum() and ((m.bytes[rows] >= 0) & (m.bytes[rows] < 64 * 1024)).sum())
     copy_ms = f.per_step_ms(copy_ns)
     gain = 0.5 * copy_ms
-    dominant = max(kinds, key=kinds.get)
+    # copies named without a direction (MTIA 'dma_request', other accelerators): say so, do not guess HtoD
+    dominant = max(kinds, key=kinds.get) if any(kinds.values()) else "unlabelled"
     advice = {
         "DtoD": "device-to-device copies often come from .contiguous(), .clone() or dtype/layout changes: remove them",
         "HtoD": "create tensors directly on the device (torch.zeros(..., device='cuda')) instead of moving them",
         "DtoH": "remove .cpu() / .item() / .numpy() round trips inside the step",
         "Memset": "avoid zero-filling buffers that are overwritten anyway (torch.empty, zero_grad(set_to_none=True))",
+        "unlabelled": "find which tensors move between host and device each step and keep them on the device",
     }[dominant]
     return Finding(
         severity=severity_for(pct(gain, f.step_ms)),
-        summary=(f"Memcpy/memset take {share:.1f} % of GPU time ({copy_ms:.2f} ms per step), mostly {dominant}."),
+        summary=(f"Memcpy/memset take {share:.1f} % of GPU time ({copy_ms:.2f} ms per step), "
+                 + (f"mostly {dominant}." if dominant != "unlabelled" else "direction not recorded.")),
         evidence={"copy_ms_per_step": copy_ms, "copy_pct_of_gpu": share, "copies_per_step": len(rows) / f.n_steps,
                   "small_copies": small,
                   **{f"{k.lower()}_ms_per_step": f.per_step_ms(v) for k, v in kinds.items()}},
         evidence_ranges=f.evidence_ranges_of(rows), evidence_rows=f.top_rows(rows),
         gain_ms=gain, bottleneck_ms=copy_ms, step_ms=f.step_ms,
         fix=advice[0].upper() + advice[1:] + ".",
-        fix_snippet="x = torch.zeros(shape, device='cuda')  # not torch.zeros(shape).cuda()",
+        fix_snippet=("x = torch.zeros(shape, device='cuda')  # not torch.zeros(shape).cuda()"
+                     if dominant != "unlabelled" else ""),
         caveats=["some copies are inherent (inputs, checkpoints, collectives' buffers)"],
     )

@@ -109,12 +109,12 @@ class TraceBuilder:
         return self.annotation(f"enumerate(DataLoader)#{it}.__next__", ts, dur, tid=tid)
 
     def runtime(self, name: str, ts: float, dur: float, *, tid: int = MAIN_TID, correlation: int | None = None,
-                args: dict | None = None) -> dict:
+                args: dict | None = None, cat: str = "cuda_runtime") -> dict:
         a = {"correlation": correlation if correlation is not None else -1}
         a.update(args or {})
         if correlation is None:
             a.pop("correlation")
-        return self._x("cuda_runtime", name, ts, dur, HOST_PID, tid, a)
+        return self._x(cat, name, ts, dur, HOST_PID, tid, a)
 
     def sync(self, ts: float, dur: float, *, tid: int = MAIN_TID, name: str | None = None) -> dict:
         return self.runtime(name or f"{self.rt}StreamSynchronize", ts, dur, tid=tid)
@@ -177,6 +177,36 @@ class TraceBuilder:
                launch: bool = True, ext: int | None = None) -> dict:
         return self._gpu("gpu_memset", "Memset (Device)", ts, dur, f"{self.rt}MemsetAsync", launch_ts, launch_dur,
                          tid, stream, device, {"bytes": nbytes}, launch, ext)
+
+    def device_process(self, pid: int, name: str) -> None:
+        """A ``process_name`` metadata event naming a device process (e.g. 'MTIA 0')."""
+        self.events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": name}})
+
+    def accel_op(self, cat: str, name: str, ts: float, dur: float, *, pid: int, stream: int | str,
+                 launch_name: str | None = None, runtime_cat: str = "mtia_runtime", launch_ts: float | None = None,
+                 launch_dur: float | None = None, tid: int = MAIN_TID, device_args: bool = False,
+                 args: dict | None = None) -> dict:
+        """Device work of any accelerator, Kineto-shaped: on process ``pid`` / thread ``stream`` with
+        ``args.stream``; with ``launch_name`` also its host runtime call (category ``runtime_cat``, with
+        ``correlation``) and the ac2g flow between them.  Without ``device_args`` the device event carries no
+        ``device`` or ``correlation`` arg (as MTIA CCP events): only the flow links it to its launch."""
+        corr = self._corr
+        self._corr += 1
+        a: dict[str, Any] = {"stream": stream}
+        if device_args:
+            a.update({"device": pid, "correlation": corr, "external id": self._ext - 1})
+        a.update(args or {})
+        ev = self._x(cat, name, ts, dur, pid, stream, a)
+        if launch_name is None:
+            return ev
+        ldur = self.launch_dur if launch_dur is None else launch_dur
+        lts = ts - ldur - 1.0 if launch_ts is None else launch_ts
+        self.runtime(launch_name, lts, ldur, tid=tid, correlation=corr, cat=runtime_cat)
+        self.events.append({"ph": "s", "id": corr, "pid": HOST_PID, "tid": tid, "ts": float(lts), "cat": "ac2g",
+                            "name": "ac2g"})
+        self.events.append({"ph": "f", "id": corr, "pid": pid, "tid": stream, "ts": float(ts), "cat": "ac2g",
+                            "name": "ac2g", "bp": "e"})
+        return ev
 
     def op_with_kernel(self, op: str, kernel: str, ts: float, op_dur: float, k_dur: float, *,
                        tid: int = MAIN_TID, args: dict | None = None, kernel_ts: float | None = None,
