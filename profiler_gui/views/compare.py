@@ -167,10 +167,19 @@ class CompareView(QWidget):
             if not fs:
                 return "<i>none</i>"
             return "<ul>" + "".join(f"<li>{html.escape(str(getattr(f, 'title', f)))}</li>" for f in fs) + "</ul>"
-        persisting = (r.get("analyzer") or {}).get("persisting") or []
-        pers = ("<ul>" + "".join(
-            f"<li>{html.escape(str(p.get('title')))}: {fmt_ms(p.get('a_gain_ms'))} -> {fmt_ms(p.get('b_gain_ms'))} per step</li>"
-            for p in persisting) + "</ul>") if persisting else "<i>none</i>"
+        an = r.get("analyzer") or {}
+
+        def costs(rows: list[dict[str, Any]]) -> str:
+            if not rows:
+                return "<i>none</i>"
+            return "<ul>" + "".join(
+                f"<li>{html.escape(str(p.get('title')))}: {fmt_ms(p.get('a_cost_ms', p.get('a_gain_ms')))} -> "
+                f"{fmt_ms(p.get('b_cost_ms', p.get('b_gain_ms')))} per step</li>" for p in rows) + "</ul>"
+        notes = list(dict.fromkeys(str(n.get("title")) for n in an.get("info") or []))
+        notes_html = (f"<p><b>Notes</b> (information, not bottlenecks)</p><ul>"
+                      + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else ""
         self.findings_label.setText(f"<p><b>Resolved in B</b></p>{items(r.get('resolved') or [])}"
+                                    f"<p><b>Reduced in B</b> (cost per step A -> B)</p>{costs(an.get('reduced') or [])}"
                                     f"<p><b>New in B</b></p>{items(r.get('new') or [])}"
-                                    f"<p><b>Still present</b> (estimated gain A -> B)</p>{pers}")
+                                    f"<p><b>Still present</b> (cost per step A -> B)</p>"
+                                    f"{costs(an.get('persisting') or [])}{notes_html}")
