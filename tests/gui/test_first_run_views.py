@@ -40,3 +40,41 @@ def test_compare_view_separates_reduced_and_info_from_still_present(qtbot):
     reduced = _section(text, "Reduced in B")
     assert "Data loading stalls the step: 17.80 ms -> 2.00 ms" in reduced.replace("&nbsp;", " ")
     assert "No GPU used" in _section(text, "Notes")
+
+
+def _fake_analysis(n_steps: int):
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    steps = pd.DataFrame({"step": np.arange(n_steps), "step_ms": 20 + rng.random(n_steps)})
+    bd = pd.DataFrame({"dataloader_ms": 5 + rng.random(n_steps), "cpu_exec_ms": 14 + rng.random(n_steps),
+                       "other_ms": np.ones(n_steps)}, index=pd.Index(np.arange(n_steps), name="step"))
+    bd["step_ms"] = bd.sum(axis=1)
+    return SimpleNamespace(steps=steps, steps_raw=None, model=SimpleNamespace(run_info={}), breakdown=bd,
+                           mean_breakdown={c: float(bd[c].mean()) for c in bd.columns}, unavailable={})
+
+
+@pytest.mark.parametrize("n_steps", [5, 115])
+def test_overview_step_axis_scales(qtbot, n_steps):
+    import pyqtgraph as pg
+
+    from profiler_gui.views.overview import OverviewView
+
+    view = OverviewView()
+    qtbot.addWidget(view)
+    a = _fake_analysis(n_steps)
+    view._set_steps(a)
+    view._set_breakdown(a)
+    for plot in (view.step_plot, view.bd_plot):
+        items = plot.getPlotItem().items
+        assert plot.getPlotItem().legend is None  # no legend over the bars
+        bars = [i for i in items if isinstance(i, pg.BarGraphItem)]
+        assert (len(bars) == 0) == (n_steps >= 40), (n_steps, items)
+        ticks = plot.getAxis("bottom")._tickLevels[0]
+        assert 1 <= len(ticks) <= 12 and ticks[0] == (0, "0")
+    x0, x1 = view.bd_plot.getViewBox().viewRange()[0]
+    assert x1 < n_steps  # no room kept for an in-plot legend
+    assert "dataloader" in view.bd_table.text()  # the legend: swatches in the table under the plot
