@@ -36,6 +36,8 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "libfontconfig": ("libfontconfig1", "fontconfig"),
     "libfreetype": ("libfreetype6", "freetype"),
     "libdbus-1": ("libdbus-1-3", "dbus-libs"),
+    "libglib-2.0": ("libglib2.0-0", "glib2"),
+    "libgthread-2.0": ("libglib2.0-0", "glib2"),
     "libSM": ("libsm6", "libSM"),
     "libICE": ("libice6", "libICE"),
 }
@@ -92,12 +94,16 @@ def missing_libraries(path: Path | None = None) -> list[str]:
 
 
 def packages_for(libs: list[str]) -> tuple[list[str], list[str]]:
-    """(apt packages, dnf packages) that provide ``libs``; unknown ones are guessed from the name."""
+    """(apt packages, dnf packages) that provide ``libs``; unknown ones are guessed from the name
+    (Debian: name + soname version, ``libxcb-randr.so.0`` -> ``libxcb-randr0``; Fedora: libxcb-* in libxcb)."""
     apt: list[str] = []
     dnf: list[str] = []
     for lib in libs:
-        stem = lib.split(".so")[0]
-        apt_name, dnf_name = PACKAGES.get(stem, (stem.lower(), stem))
+        stem, _, version = lib.partition(".so")
+        major = version.lstrip(".").split(".")[0]
+        guess = (stem.lower() + ("-" if stem[-1:].isdigit() else "") + major,
+                 "libxcb" if stem.startswith("libxcb") else stem)
+        apt_name, dnf_name = PACKAGES.get(stem, guess)
         apt += [apt_name] if apt_name not in apt else []
         dnf += [dnf_name] if dnf_name not in dnf else []
     return apt, dnf

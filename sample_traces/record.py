@@ -13,6 +13,9 @@ import shutil
 import sys
 import tempfile
 
+# One intra-op thread in the child: on a shared 2-core box, two OpenMP threads per run stall whenever
+# another process takes a core, and CPU time then buries what each sample is meant to show.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
