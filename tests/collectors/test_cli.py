@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from collector_helpers import REPO, load_run, run_cli
 
 from collectors import cli
@@ -147,3 +149,16 @@ def test_progress_lines_read_well():
     printer({"event": "finished", "phase": "done", "status": "failed", "message": "boom", "bundle": "runs/y"})
     assert stream.getvalue().splitlines() == ["warmup (1 step): warm-up step", "profile (5 steps): profiled step",
                                               "write: exporting trace", "done: runs/x"]
+
+
+@pytest.mark.slow
+def test_ab_runs_a_plain_script(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import torch\nm = torch.nn.Linear(16, 4)\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+                      "for _ in range(30):\n    loss = m(torch.randn(8, 16)).sum()\n"
+                      "    opt.zero_grad(); loss.backward(); opt.step()\n")
+    proc = run_cli("ab", str(script), "--script", "--fix", "threads=1", "--rounds", "1", "--steps", "3",
+                   "--warmup", "1", "--profile-steps", "1", "--out", str(tmp_path / "runs"), "--json", timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "ok" and result["a"]["median_step_ms"] > 0 and result["b"]["median_step_ms"] > 0
