@@ -59,3 +59,16 @@ def test_wheel_contains_the_sample_bundles(tmp_path):
         for f in ("run.json", "trace.json.gz", "samples.csv.gz", "log.txt"):
             assert f"sample_traces/{bundle}/{f}" in names, f"{bundle}/{f} missing from {wheel.name}"
     assert "sample_traces/__init__.py" in names and "profiler_gui/samples.py" in names
+
+
+@pytest.mark.parametrize("bundle", sorted(p.parent.name for p in (REPO / "sample_traces").glob("*/run.json")))
+def test_samples_have_at_least_five_profiled_steps_and_stay_small(bundle):
+    from analyzers.loader import load_traces
+    from analyzers.steps import step_table
+
+    path = REPO / "sample_traces" / bundle
+    (model,) = load_traces(str(path))
+    assert len(model.rows_named("ProfilerStep#")) >= 5
+    assert step_table(model).count >= 5  # per-step statistics have something to work on
+    size_kib = sum(f.stat().st_size for f in path.iterdir()) / 1024
+    assert size_kib < 400, f"{bundle}: {size_kib:.0f} KiB (samples are package data: keep them small)"
