@@ -133,3 +133,7 @@ def test_compare_sample_bundles_slow_loader():
     d = compare(ma, mb, findings_a=list(fa.values()), findings_b=list(fb.values()))
     assert d["speedup"] > 1.5 and d["measured_speedup"] > 1.5
     assert d["measured"]["a_median_ms"] == ma[0].run_info["timed_steps"]["median_ms"]
+    # the fixed stall is resolved or reduced, never "still present"; the CPU-only note is info, not a finding
+    assert "DL1" in d["resolved"] or "DL1" in [r["rule"] for r in d["reduced"]]
+    assert all(r["rule"] not in ("DL1", "CPU1") for r in d["persisting"])
+    assert {"rule": "CPU1", "title": "No GPU used", "side": "b"} in d["info"]
