@@ -91,11 +91,13 @@ class CompareView(QWidget):
         ci = r.get("ci")
         head = [f"<b>A</b>: {html.escape(str(r.get('a_path')))}<br><b>B</b>: {html.escape(str(r.get('b_path')))}"]
         if sp:
-            colour = "#2e9d57" if sp > 1 else "#c8473e"
-            ci_txt = (f" (95% CI {ci[0]:.2f}x - {ci[1]:.2f}x)" if ci and ci[0] is not None and ci[1] is not None
-                      else "")
+            has_ci = bool(ci and ci[0] is not None and ci[1] is not None)
+            unclear = has_ci and ci[0] <= 1.0 <= ci[1]  # the CI includes 1: say that alone
+            verdict = "no clear difference" if unclear else ("faster" if sp >= 1 else "slower")
+            colour = "#7a7a7a" if unclear else ("#2e9d57" if sp > 1 else "#c8473e")
+            ci_txt = f" (95% CI {ci[0]:.2f}x - {ci[1]:.2f}x)" if has_ci else ""
             head.append(f"<span style='font-size:20pt; color:{colour}'><b>{sp:.2f}x</b></span> "
-                        f"{'faster' if sp >= 1 else 'slower'}{ci_txt} &mdash; from {html.escape(r.get('speedup_source', ''))}")
+                        f"{verdict}{ci_txt} &mdash; from {html.escape(r.get('speedup_source', ''))}")
         else:
             head.append("<i>No speedup: one side has no step times.</i>")
         ab = r.get("ab")

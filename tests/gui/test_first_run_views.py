@@ -78,3 +78,16 @@ def test_overview_step_axis_scales(qtbot, n_steps):
     x0, x1 = view.bd_plot.getViewBox().viewRange()[0]
     assert x1 < n_steps  # no room kept for an in-plot legend
     assert "dataloader" in view.bd_table.text()  # the legend: swatches in the table under the plot
+
+
+@pytest.mark.parametrize("ci, verdict", [((0.95, 1.15), "no clear difference"), ((1.2, 1.9), "faster"), (None, "faster")])
+def test_compare_headline_never_says_faster_when_the_ci_includes_one(qtbot, ci, verdict):
+    from profiler_gui.views.compare import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_result({**_compare_result(), "speedup": 1.03 if ci is None or ci[0] < 1 else 1.5, "ci": ci})
+    text = view.headline.text()
+    assert verdict in text
+    if verdict == "no clear difference":
+        assert "faster" not in text and "slower" not in text
