@@ -284,6 +284,20 @@ def overlap_lanes(start: np.ndarray, end: np.ndarray, max_lanes: int = 8) -> np.
     return lane
 
 
+def _spans(start_ns: np.ndarray, end_ns: np.ndarray, counters: list[CounterSeries]) -> tuple[int, int, int, int]:
+    """(t_min, t_max) over slices and counters; (view_min, view_max): the slices (the profiled window)."""
+    n = len(start_ns)
+    t_min = int(start_ns.min()) if n else 0
+    t_max = int(end_ns.max()) if n else 1
+    view = (t_min, max(t_max, t_min + 1))
+    for c in counters:
+        if len(c.ts_ns):
+            t_min = min(t_min, int(c.ts_ns[0]))
+            t_max = max(t_max, int(c.ts_ns[-1]))
+    whole = (t_min, max(t_max, t_min + 1))
+    return (*whole, *(view if n else whole))  # counters only: open on them
+
+
 def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
     """Lanes, pyramids and counters of ``model`` (pure numpy: safe in a worker thread)."""
     n = len(model)
@@ -358,22 +372,14 @@ def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
     src, dst = fl.src_row[launch].astype(np.int64), fl.dst_row[launch].astype(np.int64)
     o1 = np.argsort(src, kind="stable")
     o2 = np.argsort(dst, kind="stable")
-    t_min = int(start_all.min()) if n else 0
-    t_max = int(end_all.max()) if n else 1
-    view_min, view_max = t_min, max(t_max, t_min + 1)
     all_counters = _counter_series(model)
-    for c in all_counters:
-        if len(c.ts_ns):
-            t_min = min(t_min, int(c.ts_ns[0]))
-            t_max = max(t_max, int(c.ts_ns[-1]))
-    if not n:  # counters only: open on them
-        view_min, view_max = t_min, max(t_max, t_min + 1)
+    t_min, t_max, view_min, view_max = _spans(start_all, end_all, all_counters)
     return TimelineData(
         groups=groups, counters=[c for c in all_counters if not is_empty_counter(c)],
         empty_counters=[c for c in all_counters if is_empty_counter(c)],
         row_color=row_color, row_lane=row_lane,
         lane_group=np.asarray(lane_group, np.int32), lane_index=np.asarray(lane_index, np.int32),
-        t_min=t_min, t_max=max(t_max, t_min + 1), view_min=view_min, view_max=view_max,
+        t_min=t_min, t_max=t_max, view_min=view_min, view_max=view_max,
         flow_src=src[o1], flow_src_dst=dst[o1], flow_dst=dst[o2], flow_dst_src=src[o2],
         step_rows=np.asarray(step_rows, np.int64),
     )

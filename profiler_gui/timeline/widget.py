@@ -204,10 +204,7 @@ class TimelineWidget(QtWidgets.QWidget):
         top.addWidget(self.search_box)
         top.addWidget(self.match_label)
         top.addStretch(1)
-        self.empty_counters_box = QtWidgets.QCheckBox("Show empty counters", self)
-        self.empty_counters_box.toggled.connect(self.set_show_empty_counters)
-        self.empty_counters_box.hide()
-        top.addWidget(self.empty_counters_box)
+        top.addWidget(self._make_empty_counters_box())
         top.addWidget(self.info_label)
 
         # --- graphics
@@ -320,6 +317,13 @@ class TimelineWidget(QtWidgets.QWidget):
                                 f"{format_ns(data.view_max - data.view_min, 2)}"
                                 + (f" · {hidden} empty counter{'s' * (hidden != 1)} hidden" if hidden else ""))
         self.search_box.clear()
+
+    def _make_empty_counters_box(self) -> QtWidgets.QCheckBox:
+        """'Show empty counters': shown only when a trace has counters that hold only zeros."""
+        self.empty_counters_box = QtWidgets.QCheckBox("Show empty counters", self)
+        self.empty_counters_box.toggled.connect(self.set_show_empty_counters)
+        self.empty_counters_box.hide()
+        return self.empty_counters_box
 
     def _fit_profiled_window(self) -> None:
         """Show the profiled window (the slices), not the longer span of the host samples."""
