@@ -91,3 +91,14 @@ def test_compare_headline_never_says_faster_when_the_ci_includes_one(qtbot, ci, 
     assert verdict in text
     if verdict == "no clear difference":
         assert "faster" not in text and "slower" not in text
+
+
+def test_start_page_lists_the_packaged_samples_by_default(qtbot):
+    from profiler_gui.samples import find_samples
+    from profiler_gui.views.start_page import StartPage
+
+    page = StartPage()
+    qtbot.addWidget(page)
+    found = find_samples()
+    assert len(found) >= 6 and page.samples.count() == len(found)
+    assert "No sample bundles" not in page.samples.item(0).text()
