@@ -128,9 +128,7 @@ def read_samples(path: Path, origin_abs_ns: int | None) -> list[CounterTrack]:
 
 def timed_step_ms(info: dict[str, Any] | None) -> list[float]:
     """Unprofiled timed-step times of a run bundle (run.json ``timed_steps.step_ms``), else []."""
-    steps = (info or {}).get("timed_steps")
-    vals = steps.get("step_ms") if isinstance(steps, dict) else None
-    return [float(v) for v in vals if isinstance(v, (int, float))] if isinstance(vals, list) else []
+    return list(timed_steps(info).get("step_ms") or [])
 
 
 def rerun_spec(info: dict[str, Any] | None) -> tuple[str, list[str], dict[str, Any], dict[str, Any]]:

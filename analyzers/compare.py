@@ -32,6 +32,7 @@ Side = AnalysisSession | Sequence[TraceModel] | TraceModel
 TOP_N = 10
 CI_RESAMPLES = 2000
 CI_SEED = 0
+REDUCED_FRACTION = 0.5  # a finding in both runs whose cost fell to half or less is "reduced", not "still present"
 _BREAKDOWN = CATEGORIES  # the breakdown's own category list
 
 
@@ -142,6 +143,41 @@ def _title_of(f: Any) -> str:
     return f.title if hasattr(f, "title") else str(f.get("title", ""))
 
 
+def _cost_ms(f: Any) -> float:
+    """What a finding costs per step: its bottleneck time when the rule measured one, else its gain."""
+    bottleneck = f.bottleneck_ms if hasattr(f, "bottleneck_ms") else f.get("bottleneck_ms")
+    return float(bottleneck) if bottleneck else _gain_of(f)
+
+
+def _finding_row(f: Any) -> dict[str, Any]:
+    return {"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)}
+
+
+def classify_findings(fa: Sequence[Any], fb: Sequence[Any],
+                      reduced_fraction: float = REDUCED_FRACTION) -> dict[str, Any]:
+    """Sort the findings of A (before) and B (after) by what the change did to them.
+
+    ``resolved``: rules of A that B no longer raises; ``new``: rules only B raises;
+    ``reduced``: in both, but B's cost per step (bottleneck time, else gain) is at
+    most ``reduced_fraction`` of A's; ``persisting``: in both and not reduced;
+    ``info``: notes of severity "info" on either side (not bottlenecks: never
+    resolved, new or still present).  Works on Finding objects or their dicts.
+    """
+    info = [{"rule": _rule_of(f), "title": _title_of(f), "side": side}
+            for side, fs in (("a", fa), ("b", fb)) for f in fs if _severity_of(f) == "info"]
+    ra = {_rule_of(f): f for f in fa if _severity_of(f) != "info"}
+    rb = {_rule_of(f): f for f in fb if _severity_of(f) != "info"}
+    both = sorted(set(ra) & set(rb))
+    rows = {r: {"rule": r, "title": _title_of(ra[r]), "a_gain_ms": _gain_of(ra[r]), "b_gain_ms": _gain_of(rb[r]),
+                "a_cost_ms": _cost_ms(ra[r]), "b_cost_ms": _cost_ms(rb[r])} for r in both}
+    reduced = [r for r in both
+               if rows[r]["a_cost_ms"] > 0 and rows[r]["b_cost_ms"] <= reduced_fraction * rows[r]["a_cost_ms"]]
+    return {"resolved": sorted(set(ra) - set(rb)), "new": sorted(set(rb) - set(ra)),
+            "reduced": [rows[r] for r in reduced],
+            "persisting": [rows[r] for r in both if r not in reduced],
+            "info": info}
+
+
 def _measured(out: dict[str, Any], sa: dict[str, Any], sb: dict[str, Any]) -> None:
     """Speedup of the unprofiled timed steps of two run bundles, with a seeded bootstrap CI."""
     ta, tb = sa.get("timed_steps"), sb.get("timed_steps")
@@ -187,20 +223,6 @@ def _changes_of(A: RankAnalysis, B: RankAnalysis, top_n: int) -> tuple[list[dict
     return sorted(ops + kernels, key=lambda r: -abs(r["delta_ms"])), "name+shapes" if with_shapes else "name"
 
 
-def _findings_delta(out: dict[str, Any], fa: Sequence[Any], fb: Sequence[Any]) -> None:
-    """Resolved / new / persisting rules; informational notes (e.g. CPU1) are not bottlenecks to resolve."""
-    fa = [f for f in fa if _severity_of(f) != "info"]
-    fb = [f for f in fb if _severity_of(f) != "info"]
-    ra = {_rule_of(f): f for f in fa}
-    rb = {_rule_of(f): f for f in fb}
-    out["resolved"] = sorted(set(ra) - set(rb))
-    out["new"] = sorted(set(rb) - set(ra))
-    out["persisting"] = [{"rule": r, "title": _title_of(ra[r]), "a_gain_ms": _gain_of(ra[r]), "b_gain_ms": _gain_of(rb[r])}
-                         for r in sorted(set(ra) & set(rb))]
-    out["findings_a"] = [{"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)} for f in fa]
-    out["findings_b"] = [{"rule": _rule_of(f), "title": _title_of(f), "gain_ms": _gain_of(f)} for f in fb]
-
-
 def compare(a: Side, b: Side, findings_a: Sequence[Finding] | None = None,
             findings_b: Sequence[Finding] | None = None, top_n: int = TOP_N) -> dict[str, Any]:
     """Compare run A (before) with run B (after): every rank, headline figures from each side's slowest rank."""
@@ -217,8 +239,12 @@ def compare(a: Side, b: Side, findings_a: Sequence[Finding] | None = None,
     out["breakdown_delta_ms"] = {c: (bb.get(c) - ba.get(c)) if ba.get(c) is not None and bb.get(c) is not None
                                  else None for c in _BREAKDOWN}
     out["top_changes"], out["matched_by"] = _changes_of(A, B, top_n)
-    _findings_delta(out, sess_a.findings() if findings_a is None else findings_a,
-                    sess_b.findings() if findings_b is None else findings_b)
+    # findings: resolved / reduced / still present / new / info-only notes, by rule id
+    fa_all = sess_a.findings() if findings_a is None else list(findings_a)
+    fb_all = sess_b.findings() if findings_b is None else list(findings_b)
+    out.update(classify_findings(fa_all, fb_all))
+    out["findings_a"] = [_finding_row(f) for f in fa_all if _severity_of(f) != "info"]
+    out["findings_b"] = [_finding_row(f) for f in fb_all if _severity_of(f) != "info"]
     return json_safe(out)
 
 
@@ -266,7 +292,11 @@ def format_compare_text(d: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Resolved findings: " + (", ".join(d["resolved"]) or "none"))
     lines.append("New findings: " + (", ".join(d["new"]) or "none"))
-    if d.get("persisting"):
-        lines.append("Still present: " + ", ".join(f"{p['rule']} ({_ms(p['a_gain_ms'])} -> {_ms(p['b_gain_ms'])} ms)"
-                                                  for p in d["persisting"]))
+    for key, label in (("reduced", "Reduced"), ("persisting", "Still present")):
+        if d.get(key):
+            lines.append(f"{label} (ms/step): " + ", ".join(
+                f"{p['rule']} ({_ms(p['a_cost_ms'])} -> {_ms(p['b_cost_ms'])})" for p in d[key]))
+    if d.get("info"):
+        notes = dict.fromkeys(f"{n['rule']} {n['title']}" for n in d["info"])
+        lines.append("Notes (info only): " + ", ".join(notes))
     return "\n".join(lines)

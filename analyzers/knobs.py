@@ -6,6 +6,7 @@ it, the GUI only passes it along.  Parsing and validation live here so that a
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -88,7 +89,9 @@ def knob(name: str) -> Knob:
     try:
         return KNOBS[name]
     except KeyError:
-        raise KnobError(f"unknown knob {name!r}; known knobs: {', '.join(sorted(KNOBS))}") from None
+        close = difflib.get_close_matches(name, list(KNOBS), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise KnobError(f"unknown knob {name!r}; {hint}known knobs: {', '.join(sorted(KNOBS))}") from None
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -115,7 +115,8 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
            on_progress: ProgressFn | None = None, cancel: threading.Event | None = None, *,
            name: str | None = None, workload_args: Sequence[str] = (), device: str = "auto",
            warmup_steps: int = 3, profile_steps: int = 3, timed_steps: int = 20,
-           seed: int = 0, resamples: int = 2000) -> ABResult:
+           seed: int = 0, resamples: int = 2000, with_stack: bool = False,
+           script: bool | None = None) -> ABResult:
     """Run A (``base_settings``) and B (``base_settings`` + ``fix_settings``) interleaved ``rounds`` times.
 
     ``timeout_s`` applies to each child.  Progress events get ``side`` ("A"/"B")
@@ -146,14 +147,16 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
                     workload_ref, side.settings, out_dir if first else scratch, timeout_s, relay, cancel,
                     name=f"{name}-{side.label}" if first else f"r{rnd}-{side.label}",
                     workload_args=workload_args, device=device, warmup_steps=warmup_steps,
-                    profile_steps=profile_steps, timed_steps=timed_steps, profile=first, sample=first)
+                    profile_steps=profile_steps, timed_steps=timed_steps, profile=first, sample=first,
+                    with_stack=with_stack and first, script=script)
                 if first:
                     side.bundle = run.bundle_path
                     side.batch_size = run.batch_size
                 if run.status != "ok":
                     result.status = run.status
                     where = f"side {side.label} ({_describe(side.settings)}), round {rnd + 1}"
-                    result.error = f"{where}: {run.error}"
+                    kept = f" (bundle: {run.bundle_path})" if first else ""
+                    result.error = f"{where}: {run.error}{kept}"
                     return result
                 side.step_ms.extend(run.step_times_ms)
                 side.round_medians_ms.append(float(np.median(run.step_times_ms)))
@@ -177,12 +180,15 @@ def format_ab(result: ABResult) -> str:
     for side in (result.a, result.b):
         lines.append(f"  {side.label}: median {side.median_step_ms:.2f} ms/step, mean {side.mean_step_ms:.2f} "
                      f"({len(side.step_ms)} timed steps over {result.rounds} rounds)  bundle {side.bundle}")
-    verdict = "faster" if result.speedup and result.speedup > 1 else "slower"
+    if not result.significant:
+        verdict = "no clear difference"
+    else:
+        verdict = "B faster" if result.speedup and result.speedup > 1 else "B slower"
     if result.per_sample:
         lines.append(f"  batch sizes differ ({result.a.batch_size} vs {result.b.batch_size}): "
                      "speedup compares time per sample")
-    sig = "CI excludes 1" if result.significant else "CI includes 1: no clear difference"
-    lines.append(f"  speedup A/B = {result.speedup:.2f}x ({verdict}), 95% CI [{result.ci_low:.2f}, "
-                 f"{result.ci_high:.2f}]; {sig}")
+    sig = "CI excludes 1" if result.significant else "CI includes 1"
+    lines.append(f"  speedup A/B = {result.speedup:.2f}x, 95% CI [{result.ci_low:.2f}, "
+                 f"{result.ci_high:.2f}]; {sig}: {verdict}")
     lines.append("  per round: " + ", ".join(f"{x:.2f}x" for x in result.round_speedups))
     return "\n".join(lines)

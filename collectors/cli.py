@@ -18,6 +18,16 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
+STEP_PHASES = ("warmup", "profile", "timed")
+
+
+def _step_count(phase: str, total: int) -> str:
+    """`` (3 steps)`` for the phases that count steps, else nothing."""
+    if phase not in STEP_PHASES or not total:
+        return ""
+    return f" ({total} step{'' if total == 1 else 's'})"
+
+
 class ProgressPrinter:
     """Plain-text progress on stderr: a redrawn bar on a terminal, one line per phase otherwise."""
 
@@ -28,13 +38,15 @@ class ProgressPrinter:
         self._last_key: tuple[Any, ...] | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if self.quiet or event.get("event") == "refused":  # the error line says it
+        # "refused": the error line says it; "done" (the child's own end): "finished" follows.
+        if self.quiet or event.get("event") in ("refused", "done"):
             return
         prefix = f"[{event['side']} {event['round']}/{event['rounds']}] " if "side" in event else ""
         phase, step, total = event.get("phase", ""), int(event.get("step") or 0), int(event.get("total") or 0)
         if event.get("event") == "finished":
             self._end_line()
-            print(f"{prefix}{event.get('status')}: {event.get('message')}", file=self.stream)
+            if event.get("status") == "ok":  # a failure is printed once, by the command, with the bundle
+                print(f"{prefix}done: {event.get('bundle') or 'ok'}", file=self.stream)
             return
         if self.tty and total:
             width = 24
@@ -46,8 +58,7 @@ class ProgressPrinter:
         key = (prefix, phase)
         if key != self._last_key:
             self._end_line()
-            msg = event.get("message", "")
-            print(f"{prefix}{phase}{f' ({total} steps)' if total else ''}: {msg}", file=self.stream)
+            print(f"{prefix}{phase}{_step_count(phase, total)}: {event.get('message', '')}", file=self.stream)
             self._last_key = key
 
     def _end_line(self) -> None:
@@ -70,7 +81,10 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
 
 def _add_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
-    """The run options; with ``suppress`` no defaults (to re-parse options given after WORKLOAD)."""
+    """The run options of every workload command; with ``suppress`` no defaults (to re-parse
+    options given after WORKLOAD)."""
+    _add_workload_options(p, suppress)
+
     def d(value: Any) -> Any:
         return argparse.SUPPRESS if suppress else value
     p.add_argument("--set", dest="sets", action="append", default=d([]), metavar="KNOB=VALUE",
@@ -88,7 +102,8 @@ def _add_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
     p.add_argument("--quiet", action="store_true", default=d(False), help="no progress on stderr")
 
 
-def _add_profile_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+def _add_workload_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """How the workload runs: the same for every command that runs one (profile, ab)."""
     p.add_argument("--with-stack", action="store_true", default=argparse.SUPPRESS if suppress else False,
                    help="record Python stacks (bigger trace)")
     p.add_argument("--script", action="store_true", default=argparse.SUPPRESS if suppress else False,
@@ -140,7 +155,7 @@ class _RestAction(argparse.Action):
                 setattr(namespace, key, value)
 
 
-def _positionals(p: argparse.ArgumentParser, extra: Callable[..., None]) -> None:
+def _positionals(p: argparse.ArgumentParser, extra: Callable[..., None] | None) -> None:
     p.add_argument("workload", help="built-in name, a .py file defining build(config), "
                                     "module:function, or a plain training script")
     p.add_argument("workload_args", nargs=argparse.REMAINDER, action=_RestAction, extra=extra,
@@ -153,14 +168,13 @@ def register(subparsers: Any) -> None:
                               description="Run a workload in a child process: warm-up, profiled window, "
                                           "timed steps; write a run bundle and print its path.")
     _add_options(p)
-    _add_profile_options(p)
-    _positionals(p, _add_profile_options)
+    _positionals(p, None)
     p.set_defaults(func=_guard(cmd_profile), command_name="profile")
 
     p = subparsers.add_parser("ab", help="A/B: baseline vs fixed knobs, interleaved, with a bootstrap CI",
                               description="Run A (--set) and B (--set + --fix) interleaved A B A B ... in "
                                           "separate child processes; report median step times, speedup "
-                                          "median_A/median_B and a bootstrap 95%% CI.")
+                                          "median_A/median_B and a bootstrap 95% CI.")
     _add_options(p)
     _add_ab_options(p)
     _positionals(p, _add_ab_options)
@@ -201,7 +215,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
             print(f"median step {result.median_step_ms:.2f} ms over {len(result.step_times_ms)} timed steps",
                   file=sys.stderr)
         elif result.status != "ok":
-            print(f"torchscope: run {result.status}: {result.error}", file=sys.stderr)
+            print(f"torchscope: run {result.status}: {result.error} (bundle: {result.bundle_path})",
+                  file=sys.stderr)
     return {"ok": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(result.status, EXIT_FAILED)
 
 
@@ -217,7 +232,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
                     on_progress=ProgressPrinter(quiet=args.quiet or args.json), name=args.name,
                     workload_args=args.workload_args, device=args.device,
                     warmup_steps=args.warmup, profile_steps=args.profile_steps, timed_steps=args.steps,
-                    seed=args.seed)
+                    seed=args.seed, with_stack=args.with_stack, script=True if args.script else None)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -102,19 +102,6 @@ def load_session(path: str, progress: ProgressFn | None = None, cancel: threadin
     return warm_rank(opened, opened.rank, lambda ph, f: report(ph, 0.62 + 0.38 * f), cancel, timeline)
 
 
-def find_samples(root: str) -> list[str]:
-    """Bundled sample run bundles: folders under ``root`` holding a run.json."""
-    out: list[str] = []
-    if not os.path.isdir(root):
-        return out
-    for dirpath, dirnames, filenames in os.walk(root):
-        if "run.json" in filenames:
-            out.append(dirpath)
-            dirnames[:] = []
-        dirnames.sort()
-    return sorted(out)
-
-
 # ----------------------------------------------------------------------------- shaping for the views
 def shown_findings(session: AnalysisSession, rank: int) -> tuple[list[Any], str | None]:
     """(findings the Findings and Overview tabs list, error): every rank's when there are several."""

@@ -42,6 +42,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
             return _fail("no display and no trace given")
         from analyzers.commands import cmd_analyze
         return cmd_analyze(argparse.Namespace(path=target, json=False, quiet=False, rank=None))
+    problem = _xcb_problem()
+    if problem is not None:  # Qt would abort with "Could not load the Qt platform plugin"
+        return _fail(problem)
     try:
         from profiler_gui.app import run_gui
     except ImportError as exc:  # PySide6 missing or broken
@@ -49,18 +52,21 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return int(run_gui(path) or 0)
 
 
-def _default_sample() -> str | None:
-    """The first bundled sample run (for the headless main job)."""
-    from pathlib import Path
+def _xcb_problem() -> str | None:
+    """``PLUGIN: missing libraries; install with ...`` when Qt's xcb plugin cannot load, else None."""
+    from profiler_gui import qt_libs
 
-    root = Path(__file__).resolve().parent.parent / "sample_traces"
-    if not root.is_dir():
+    if not qt_libs.xcb_applies():
         return None
-    preferred = root / "slow_loader_workers0"  # shows a real bottleneck and its fix
-    if (preferred / "run.json").is_file():
-        return str(preferred)
-    bundles = sorted(p.parent for p in root.glob("*/run.json"))
-    return str(bundles[0]) if bundles else None
+    libs = qt_libs.missing_libraries()
+    return f"{qt_libs.plugin_path()}: {qt_libs.install_hint(libs)}" if libs else None
+
+
+def _default_sample() -> str | None:
+    """The bundled sample run to open first (for the headless main job)."""
+    from profiler_gui.samples import default_sample
+
+    return default_sample()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,8 @@
 Usage (from the repository root): python sample_traces/record.py [--device cuda] [NAME ...]
 Each sample is recorded into a temporary folder, then replaces the old one.
 With ``--device cuda`` the bundles are named ``NAME_gpu`` and sit beside the CPU ones.
-Small windows (1 warm-up, 2 profiled, 10 timed steps) keep each bundle small.
+Small windows (3 warm-up, 5 profiled, 10 timed steps) keep each bundle small; five profiled
+steps give per-step statistics (spread, outliers) something to work on.
 """
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import shutil
 import sys
 import tempfile
 
+# One intra-op thread in the child: on a shared 2-core box, two OpenMP threads per run stall whenever
+# another process takes a core, and CPU time then buries what each sample is meant to show.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
@@ -26,7 +30,7 @@ SAMPLES: dict[str, tuple[str, dict[str, object]]] = {
     "convnet_baseline": ("convnet", {}),
     "tiny_gpt_baseline": ("tiny_gpt", {}),
 }
-STEPS = {"warmup_steps": 3, "profile_steps": 2, "timed_steps": 10}
+STEPS = {"warmup_steps": 3, "profile_steps": 5, "timed_steps": 10}  # >= 5 profiled: per-step statistics
 
 
 def record(name: str, device: str = "cpu") -> str:

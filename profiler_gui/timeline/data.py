@@ -130,8 +130,11 @@ class TimelineData:
     row_lane: np.ndarray  # int32 per model row: global lane index (-1 if not drawn)
     lane_group: np.ndarray  # int32 per global lane: index into groups
     lane_index: np.ndarray  # int32 per global lane: index inside its group
-    t_min: int
+    t_min: int  # whole span: slices and counters (the host samples start before the profiler)
     t_max: int
+    view_min: int = 0  # the profiled window (slices only): where the timeline opens
+    view_max: int = 1
+    empty_counters: list[CounterSeries] = field(default_factory=list)  # all zero or NaN: hidden by default
     flow_src: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # sorted launch -> work
     flow_src_dst: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     flow_dst: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # sorted work -> launch
@@ -219,6 +222,25 @@ def build_lane(start: np.ndarray, end: np.ndarray, color: np.ndarray, row: np.nd
 
 
 # ----------------------------------------------------------------------------- counters
+BINARY_UNITS = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+
+
+def format_counter_value(value: float, unit: str) -> str:
+    """A counter value for a label: bytes in binary units (``1.32 GiB``), others as ``12.5 %``."""
+    if unit == "B":
+        for name, scale in BINARY_UNITS:
+            if abs(value) >= scale:
+                return f"{value / scale:,.2f} {name}"
+        return f"{value:,.0f} B"
+    return f"{value:,.1f} {unit}".strip()
+
+
+def is_empty_counter(c: CounterSeries) -> bool:
+    """True when a counter holds nothing to see: no samples, or only zeros and NaNs."""
+    vals = c.values[np.isfinite(c.values)]
+    return not len(vals) or not np.any(vals != 0)
+
+
 def _counter_series(model: TraceModel) -> list[CounterSeries]:
     out: list[CounterSeries] = []
     for c in model.counters:
@@ -240,11 +262,11 @@ def _counter_series(model: TraceModel) -> list[CounterSeries]:
             else:  # older traces: running sum of the allocation deltas
                 vals = np.cumsum(mem.bytes[sel].astype(np.float64))
                 vals -= min(0.0, float(vals.min()))
-            out.append(CounterSeries(f"{where} memory allocated", "MB", ts, vals / 2**20))
+            out.append(CounterSeries(f"{where} memory allocated", "B", ts, vals))
             res = mem.total_reserved_bytes[sel]
             if (res >= 0).any():
                 ok = res >= 0
-                out.append(CounterSeries(f"{where} memory reserved", "MB", ts[ok], res[ok].astype(np.float64) / 2**20))
+                out.append(CounterSeries(f"{where} memory reserved", "B", ts[ok], res[ok].astype(np.float64)))
     return out
 
 
@@ -262,6 +284,20 @@ def overlap_lanes(start: np.ndarray, end: np.ndarray, max_lanes: int = 8) -> np.
         lane[todo[ok]] = k
         todo = todo[~ok]
     return lane
+
+
+def _spans(start_ns: np.ndarray, end_ns: np.ndarray, counters: list[CounterSeries]) -> tuple[int, int, int, int]:
+    """(t_min, t_max) over slices and counters; (view_min, view_max): the slices (the profiled window)."""
+    n = len(start_ns)
+    t_min = int(start_ns.min()) if n else 0
+    t_max = int(end_ns.max()) if n else 1
+    view = (t_min, max(t_max, t_min + 1))
+    for c in counters:
+        if len(c.ts_ns):
+            t_min = min(t_min, int(c.ts_ns[0]))
+            t_max = max(t_max, int(c.ts_ns[-1]))
+    whole = (t_min, max(t_max, t_min + 1))
+    return (*whole, *(view if n else whole))  # counters only: open on them
 
 
 def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
@@ -338,17 +374,14 @@ def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
     src, dst = fl.src_row[launch].astype(np.int64), fl.dst_row[launch].astype(np.int64)
     o1 = np.argsort(src, kind="stable")
     o2 = np.argsort(dst, kind="stable")
-    t_min = int(start_all.min()) if n else 0
-    t_max = int(end_all.max()) if n else 1
-    counters = _counter_series(model)
-    for c in counters:
-        if len(c.ts_ns):
-            t_min = min(t_min, int(c.ts_ns[0]))
-            t_max = max(t_max, int(c.ts_ns[-1]))
+    all_counters = _counter_series(model)
+    t_min, t_max, view_min, view_max = _spans(start_all, end_all, all_counters)
     return TimelineData(
-        groups=groups, counters=counters, row_color=row_color, row_lane=row_lane,
+        groups=groups, counters=[c for c in all_counters if not is_empty_counter(c)],
+        empty_counters=[c for c in all_counters if is_empty_counter(c)],
+        row_color=row_color, row_lane=row_lane,
         lane_group=np.asarray(lane_group, np.int32), lane_index=np.asarray(lane_index, np.int32),
-        t_min=t_min, t_max=max(t_max, t_min + 1),
+        t_min=t_min, t_max=t_max, view_min=view_min, view_max=view_max,
         flow_src=src[o1], flow_src_dst=dst[o1], flow_dst=dst[o2], flow_dst_src=src[o2],
         step_rows=np.asarray(step_rows, np.int64),
     )

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui
 from pyqtgraph.Qt import compat
 
-from .data import frame_rects, visible_slice
+from .data import format_counter_value, frame_rects, visible_slice
 
 if TYPE_CHECKING:  # pragma: no cover
     from .widget import _State
@@ -438,7 +438,7 @@ class CounterAxis(pg.AxisItem):
                    fm.elidedText(self.name, Qt.TextElideMode.ElideRight, int(rect.width() - 12)))
         p.setFont(st.small_font)
         p.setPen(st.colors["text_dim"])
-        peak = f"{self.peak:,.1f} {self.unit}".strip()
+        peak = format_counter_value(self.peak, self.unit)
         p.drawText(QRectF(rect.left() + 6, rect.top() + 2 + fm.height(), rect.width() - 10, fm.height()),
                    int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), f"max {peak}")
         p.setPen(QtGui.QPen(st.colors["separator"], 1))

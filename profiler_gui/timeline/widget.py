@@ -181,6 +181,7 @@ class TimelineWidget(QtWidgets.QWidget):
         self._hover_row: int | None = None
         self.hover_text = ""
         self._tasks: list[_BuildTask] = []
+        self.show_empty_counters = False  # counters holding only zeros stay hidden until asked for
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         # --- toolbar: search box + info
@@ -203,6 +204,7 @@ class TimelineWidget(QtWidgets.QWidget):
         top.addWidget(self.search_box)
         top.addWidget(self.match_label)
         top.addStretch(1)
+        top.addWidget(self._make_empty_counters_box())
         top.addWidget(self.info_label)
 
         # --- graphics
@@ -306,15 +308,46 @@ class TimelineWidget(QtWidgets.QWidget):
         span = data.t_max - data.t_min
         pad = max(span * 0.02, 1000.0)
         self.vb.setLimits(xMin=data.t_min - 4 * pad, xMax=data.t_max + 4 * pad, minXRange=MIN_SPAN_NS)
-        self.vb.setXRange(data.t_min - pad, data.t_max + pad, padding=0)
+        self._fit_profiled_window()
         self._scroll_to(0.0)
         n_ev = data.n_events
-        self.info_label.setText(f"{n_ev:,} slices · {len(data.groups)} tracks · {format_ns(span, 2)}")
+        hidden = len(data.empty_counters)
+        self.empty_counters_box.setVisible(bool(hidden))
+        self.info_label.setText(f"{n_ev:,} slices · {len(data.groups)} tracks · "
+                                f"{format_ns(data.view_max - data.view_min, 2)}"
+                                + (f" · {hidden} empty counter{'s' * (hidden != 1)} hidden" if hidden else ""))
         self.search_box.clear()
+
+    def _make_empty_counters_box(self) -> QtWidgets.QCheckBox:
+        """'Show empty counters': shown only when a trace has counters that hold only zeros."""
+        self.empty_counters_box = QtWidgets.QCheckBox("Show empty counters", self)
+        self.empty_counters_box.toggled.connect(self.set_show_empty_counters)
+        self.empty_counters_box.hide()
+        return self.empty_counters_box
+
+    def _fit_profiled_window(self) -> None:
+        """Show the profiled window (the slices), not the longer span of the host samples."""
+        d = self._st.data
+        pad = max((d.view_max - d.view_min) * 0.02, 1000.0)
+        self.zoom_to(d.view_min - pad, d.view_max + pad)
+
+    def set_show_empty_counters(self, show: bool) -> None:
+        """Draw (or hide again) the counter tracks that hold only zeros."""
+        if self._st.data is None or self.show_empty_counters == bool(show):
+            return
+        self.show_empty_counters = bool(show)
+        for plot in self._counter_plots:
+            self.view.removeItem(plot)
+        self._counter_plots = []
+        self._build_counters()
+
+    def _shown_counters(self) -> list:
+        d = self._st.data
+        return list(d.counters) + (list(d.empty_counters) if self.show_empty_counters else [])
 
     def _build_counters(self) -> None:
         st = self._st
-        for i, c in enumerate(st.data.counters):
+        for i, c in enumerate(self._shown_counters()):
             peak = float(np.nanmax(c.values)) if len(c.values) else 0.0
             axis = CounterAxis(st, c.name, c.unit, peak)
             vb = pg.ViewBox(enableMenu=False)
@@ -424,7 +457,7 @@ class TimelineWidget(QtWidgets.QWidget):
         self.vb.setXRange(float(start_ns), float(end_ns), padding=0)
 
     def fit(self) -> None:
-        """Fit the selection (F), or the whole trace when nothing is selected."""
+        """Fit the selection (F), or the profiled window when nothing is selected."""
         st = self._st
         if st.data is None:
             return
@@ -433,9 +466,7 @@ class TimelineWidget(QtWidgets.QWidget):
             pad = max((e - s) * 0.1, 50.0)
             self.zoom_to(s - pad, e + pad)
         else:
-            span = st.data.t_max - st.data.t_min
-            pad = max(span * 0.02, 1000.0)
-            self.zoom_to(st.data.t_min - pad, st.data.t_max + pad)
+            self._fit_profiled_window()
 
     def zoom_by(self, factor: float, center_ns: float | None = None) -> None:
         """Multiply the visible span by ``factor`` around ``center_ns`` (default: the centre)."""

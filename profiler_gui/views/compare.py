@@ -94,11 +94,13 @@ class CompareView(QWidget):
         ci = r.get("ci")
         head = [f"<b>A</b>: {html.escape(str(r.get('a_path')))}<br><b>B</b>: {html.escape(str(r.get('b_path')))}"]
         if sp:
-            colour = "#2e9d57" if sp > 1 else "#c8473e"
-            ci_txt = (f" (95% CI {ci[0]:.2f}x - {ci[1]:.2f}x)" if ci and ci[0] is not None and ci[1] is not None
-                      else "")
+            has_ci = bool(ci and ci[0] is not None and ci[1] is not None)
+            unclear = has_ci and ci[0] <= 1.0 <= ci[1]  # the CI includes 1: say that alone
+            verdict = "no clear difference" if unclear else ("faster" if sp >= 1 else "slower")
+            colour = "#7a7a7a" if unclear else ("#2e9d57" if sp > 1 else "#c8473e")
+            ci_txt = f" (95% CI {ci[0]:.2f}x - {ci[1]:.2f}x)" if has_ci else ""
             head.append(f"<span style='font-size:20pt; color:{colour}'><b>{sp:.2f}x</b></span> "
-                        f"{'faster' if sp >= 1 else 'slower'}{ci_txt} &mdash; from {html.escape(r.get('speedup_source', ''))}")
+                        f"{verdict}{ci_txt} &mdash; from {html.escape(r.get('speedup_source', ''))}")
         else:
             head.append("<i>No speedup: one side has no step times.</i>")
         ab = r.get("ab")
@@ -170,10 +172,19 @@ class CompareView(QWidget):
             if not fs:
                 return "<i>none</i>"
             return "<ul>" + "".join(f"<li>{html.escape(str(getattr(f, 'title', f)))}</li>" for f in fs) + "</ul>"
-        persisting = (r.get("analyzer") or {}).get("persisting") or []
-        pers = ("<ul>" + "".join(
-            f"<li>{html.escape(str(p.get('title')))}: {fmt_ms(p.get('a_gain_ms'))} -> {fmt_ms(p.get('b_gain_ms'))} per step</li>"
-            for p in persisting) + "</ul>") if persisting else "<i>none</i>"
+        an = r.get("analyzer") or {}
+
+        def costs(rows: list[dict[str, Any]]) -> str:
+            if not rows:
+                return "<i>none</i>"
+            return "<ul>" + "".join(
+                f"<li>{html.escape(str(p.get('title')))}: {fmt_ms(p.get('a_cost_ms', p.get('a_gain_ms')))} -> "
+                f"{fmt_ms(p.get('b_cost_ms', p.get('b_gain_ms')))} per step</li>" for p in rows) + "</ul>"
+        notes = list(dict.fromkeys(str(n.get("title")) for n in an.get("info") or []))
+        notes_html = (f"<p><b>Notes</b> (information, not bottlenecks)</p><ul>"
+                      + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else ""
         self.findings_label.setText(f"<p><b>Resolved in B</b></p>{items(r.get('resolved') or [])}"
+                                    f"<p><b>Reduced in B</b> (cost per step A -> B)</p>{costs(an.get('reduced') or [])}"
                                     f"<p><b>New in B</b></p>{items(r.get('new') or [])}"
-                                    f"<p><b>Still present</b> (estimated gain A -> B)</p>{pers}")
+                                    "<p><b>Still present</b> (cost per step A -> B)</p>"
+                                    f"{costs(an.get('persisting') or [])}{notes_html}")

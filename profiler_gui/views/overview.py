@@ -16,6 +16,7 @@ from analyzers.session import AnalysisSession
 
 from ..analysis import rank_text, shown_findings, step_ms, timed_steps_ms
 from .common import fmt_ms, fmt_num
+from .step_axis import step_ticks, use_line_chart
 
 
 def _kv_html(rows: list[tuple[str, str]]) -> str:
@@ -124,7 +125,7 @@ class OverviewView(QWidget):
         self.bd_plot.setFixedHeight(280)
         self.bd_plot.setLabel("left", "time (ms)")
         self.bd_plot.setLabel("bottom", "step")
-        self.bd_legend = self.bd_plot.addLegend(offset=(-10, 10))
+        # the legend is the table under the plot (colour swatches): inside the plot it covered the bars
         bl.addWidget(self.bd_plot)
         self.bd_table = QLabel()
         self.bd_table.setTextFormat(Qt.RichText)
@@ -226,18 +227,30 @@ class OverviewView(QWidget):
             text += (f"<br>{len(timed)} timed steps without the profiler: median "
                      f"<b>{fmt_ms(float(np.median(timed)))}</b> (the figure A/B comparisons use)")
         self.step_summary.setText(text)
-        bar = pg.BarGraphItem(x=np.arange(len(vals)), height=vals, width=0.7, brush=self.theme.series[0],
-                              pen=pg.mkPen(None))
-        self.step_plot.addItem(bar)
-        labels = [(i, str(s)) for i, s in enumerate(np.asarray(steps.number).tolist())]
-        self.step_plot.getAxis("bottom").setTicks([labels[::max(1, len(labels) // 20)]])
+        x = np.arange(len(vals))
+        if use_line_chart(len(vals)):
+            self.step_plot.addItem(pg.PlotDataItem(x, vals, pen=pg.mkPen(self.theme.series[0], width=2)))
+        else:
+            self.step_plot.addItem(pg.BarGraphItem(x=x, height=vals, width=0.7, brush=self.theme.series[0],
+                                                   pen=pg.mkPen(None)))
+        self.step_plot.getAxis("bottom").setTicks([step_ticks(np.asarray(steps.number).tolist())])
         self.step_plot.setXRange(-0.6, len(vals) - 0.4, padding=0)
         self.step_plot.setYRange(0, float(vals.max()) * 1.1, padding=0)
 
+    def _stack(self, x: np.ndarray, bottom: np.ndarray, h: np.ndarray, colour: str, lines: bool) -> None:
+        """One component of the stacked breakdown: bars, or a filled band past ~40 steps."""
+        if not lines:
+            self.bd_plot.addItem(pg.BarGraphItem(x=x, y0=bottom, height=h, width=0.7, brush=colour,
+                                                 pen=pg.mkPen(None)))
+            return
+        low = pg.PlotDataItem(x, bottom.copy(), pen=pg.mkPen(None))
+        high = pg.PlotDataItem(x, bottom + h, pen=pg.mkPen(colour, width=1))
+        self.bd_plot.addItem(low)
+        self.bd_plot.addItem(high)
+        self.bd_plot.addItem(pg.FillBetweenItem(low, high, brush=colour))
+
     def _set_breakdown(self, ra: RankAnalysis) -> None:
         self.bd_plot.clear()
-        if self.bd_legend is not None:
-            self.bd_legend.clear()
         df, err = ra.try_get("breakdown")
         mean, err_mean = ra.try_get("mean_breakdown_ms")
         if err or err_mean or df is None or not len(df):
@@ -248,16 +261,14 @@ class OverviewView(QWidget):
         comps = [str(c).removesuffix("_ms") for c in df.columns if str(c).endswith("_ms") and str(c) != "step_ms"]
         bottom = np.zeros(len(df))
         x = np.arange(len(df))
+        lines = use_line_chart(len(df))
         for i, c in enumerate(comps):
             h = np.nan_to_num(df[f"{c}_ms"].to_numpy(dtype=float))
-            item = pg.BarGraphItem(x=x, y0=bottom, height=h, width=0.7,
-                                   brush=self.theme.series[i % len(self.theme.series)], pen=pg.mkPen(None))
-            self.bd_plot.addItem(item)
-            self.bd_legend.addItem(item, c)
+            self._stack(x, bottom, h, self.theme.series[i % len(self.theme.series)], lines)
             bottom += h
         steps = [str(v) for v in df.index] if df.index.name == "step" else [str(i) for i in range(len(df))]
-        self.bd_plot.getAxis("bottom").setTicks([[(i, s) for i, s in enumerate(steps)][::max(1, len(steps) // 20)]])
-        self.bd_plot.setXRange(-0.6, len(df) + 1.5, padding=0)
+        self.bd_plot.getAxis("bottom").setTicks([step_ticks(steps)])
+        self.bd_plot.setXRange(-0.6, len(df) - 0.4, padding=0)
         total = float(df["step_ms"].mean()) if "step_ms" in df.columns else float(sum(mean.values()))
         self.bd_table.setText(_breakdown_html(comps, mean, total, self.theme.series))
 

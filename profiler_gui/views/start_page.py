@@ -7,10 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
                                QWidget)
 
-from ..analysis import find_samples
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SAMPLES_DIR = os.path.join(REPO_ROOT, "sample_traces")
+from ..samples import find_samples, samples_root
 
 
 def sample_label(path: str) -> str:
@@ -84,8 +81,9 @@ class StartPage(QWidget):
             item.setFlags(Qt.NoItemFlags)
             self.recent.addItem(item)
 
-    def refresh_samples(self, root: str = SAMPLES_DIR) -> list[str]:
+    def refresh_samples(self, root: str | None = None) -> list[str]:
         self.samples.clear()
+        root = root if root is not None else str(samples_root() or "the sample_traces package")
         found = find_samples(root)
         for p in found:
             item = QListWidgetItem(sample_label(p))

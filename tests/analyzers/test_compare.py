@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from analyzers.compare import compare, format_compare_text
+from analyzers.compare import classify_findings, compare, format_compare_text
 from analyzers.findings import Finding
 
 from trace_builder import TraceBuilder
@@ -78,7 +78,41 @@ def test_compare_uses_given_findings(tmp_path):
     fb = [Finding("X2", "both", "low", "s", gain_ms=0.5), Finding("X3", "new", "low", "s")]
     d = compare(a, b, findings_a=fa, findings_b=fb)
     assert d["resolved"] == ["X1"] and d["new"] == ["X3"]
-    assert d["persisting"] == [{"rule": "X2", "title": "both", "a_gain_ms": 2.0, "b_gain_ms": 0.5}]
+    assert d["persisting"] == [] and d["reduced"] == [{"rule": "X2", "title": "both", "a_gain_ms": 2.0,
+                                                        "b_gain_ms": 0.5, "a_cost_ms": 2.0, "b_cost_ms": 0.5}]
+
+
+def test_classify_findings_resolved_reduced_persisting_info():
+    fa = [Finding("DL1", "Data loading stalls the step", "high", "s", gain_ms=17.8, bottleneck_ms=17.8),
+          Finding("OPT1", "optimizer", "medium", "s", gain_ms=3.0, bottleneck_ms=4.0),
+          Finding("GONE", "fixed", "low", "s", gain_ms=1.0),
+          Finding("CPU1", "No GPU used", "info", "s")]
+    fb = [Finding("DL1", "Data loading stalls the step", "low", "s", gain_ms=2.0, bottleneck_ms=2.0),
+          Finding("OPT1", "optimizer", "medium", "s", gain_ms=2.5, bottleneck_ms=3.5),
+          Finding("NEW1", "new one", "low", "s", gain_ms=0.4),
+          Finding("CPU1", "No GPU used", "info", "s")]
+    c = classify_findings(fa, fb)
+    assert c["resolved"] == ["GONE"] and c["new"] == ["NEW1"]
+    assert [r["rule"] for r in c["reduced"]] == ["DL1"]
+    assert c["reduced"][0]["a_cost_ms"] == pytest.approx(17.8) and c["reduced"][0]["b_cost_ms"] == pytest.approx(2.0)
+    assert [r["rule"] for r in c["persisting"]] == ["OPT1"]
+    assert c["info"] == [{"rule": "CPU1", "title": "No GPU used", "side": "a"},
+                         {"rule": "CPU1", "title": "No GPU used", "side": "b"}]
+    # dicts (as in JSON results) classify the same way; the threshold is a parameter
+    as_dicts = [{"rule": f.rule, "title": f.title, "severity": f.severity, "gain_ms": f.gain_ms,
+                 "bottleneck_ms": f.bottleneck_ms} for f in fa]
+    assert classify_findings(as_dicts, fb, reduced_fraction=0.05)["reduced"] == []
+
+
+def test_compare_text_keeps_info_notes_apart(tmp_path):
+    a = _trace(tmp_path, "a.json", dl_us=0, step_us=1000)
+    b = _trace(tmp_path, "b.json", dl_us=0, step_us=1000)
+    note = Finding("CPU1", "No GPU used", "info", "s")
+    d = compare(a, b, findings_a=[note, Finding("DL1", "dl", "high", "s", bottleneck_ms=9.0, gain_ms=9.0)],
+                findings_b=[note, Finding("DL1", "dl", "low", "s", bottleneck_ms=1.0, gain_ms=1.0)])
+    text = format_compare_text(d)
+    assert "Still present" not in text and "Reduced (ms/step): DL1 (9.00 -> 1.00)" in text
+    assert "Notes (info only): CPU1 No GPU used" in text
 
 
 SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "sample_traces"
@@ -99,3 +133,7 @@ def test_compare_sample_bundles_slow_loader():
     d = compare(ma, mb, findings_a=list(fa.values()), findings_b=list(fb.values()))
     assert d["speedup"] > 1.5 and d["measured_speedup"] > 1.5
     assert d["measured"]["a_median_ms"] == ma[0].run_info["timed_steps"]["median_ms"]
+    # the fixed stall is resolved or reduced, never "still present"; the CPU-only note is info, not a finding
+    assert "DL1" in d["resolved"] or "DL1" in [r["rule"] for r in d["reduced"]]
+    assert all(r["rule"] not in ("DL1", "CPU1") for r in d["persisting"])
+    assert {"rule": "CPU1", "title": "No GPU used", "side": "b"} in d["info"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from collector_helpers import leftovers, load_run, run_cli
 
-from collectors.ab import ABResult, SideResult, bootstrap_speedup_ci, run_ab
+from collectors.ab import ABResult, SideResult, bootstrap_speedup_ci, format_ab, run_ab
 
 
 def test_bootstrap_detects_a_real_speedup():
@@ -48,6 +48,21 @@ def test_batch_size_fix_compares_time_per_sample():
                     SideResult("B", {}, step_ms=[5.0] * 4, batch_size=8), rounds=1)
     same.compute()
     assert not same.per_sample and same.speedup == 2.0 and same.to_dict()["per_sample"] is False
+
+
+def test_format_ab_says_no_clear_difference_alone():
+    rng = np.random.default_rng(4)
+    noisy = ABResult("w", {"num_workers": 2}, SideResult("A", {}, step_ms=list(10 + rng.normal(0, 2, 30))),
+                     SideResult("B", {"num_workers": 2}, step_ms=list(10 + rng.normal(0, 2, 30))), rounds=1)
+    noisy.compute(resamples=500)
+    assert not noisy.significant
+    line = [x for x in format_ab(noisy).splitlines() if "speedup" in x][0]
+    assert "no clear difference" in line and "faster" not in line and "slower" not in line
+    clear = ABResult("w", {"num_workers": 2}, SideResult("A", {}, step_ms=[20.0, 21.0, 19.0] * 10),
+                     SideResult("B", {"num_workers": 2}, step_ms=[10.0, 10.5, 9.5] * 10), rounds=1)
+    clear.compute(resamples=500)
+    line = [x for x in format_ab(clear).splitlines() if "speedup" in x][0]
+    assert "B faster" in line and "no clear difference" not in line
 
 
 def test_ab_requires_a_fix(runs_dir):

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from collector_helpers import REPO, load_run, run_cli
 
@@ -95,3 +98,67 @@ def test_profile_failed_run_exits_1_and_prints_bundle(tmp_path, write_workload):
     run = load_run(bundle)
     assert run["status"] == "failed" and "returned int, not a Workload" in run["error"]
     assert "torchscope: run failed:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_failing_workload_message_printed_once_with_bundle(tmp_path, write_workload):
+    path = write_workload("broken_once", """
+        def build(config):
+            return 42
+    """)
+    proc = run_cli("profile", str(path), "--out", str(tmp_path / "runs"))
+    assert proc.returncode == 1
+    bundle = proc.stdout.strip()
+    assert proc.stderr.count("returned int, not a Workload") == 1, proc.stderr
+    assert f"(bundle: {bundle})" in proc.stderr
+    assert "done:" not in proc.stderr and "failed:" not in proc.stderr.replace("run failed:", "")
+
+
+def test_every_workload_command_takes_the_same_run_options():
+    parser = argparse.ArgumentParser(prog="torchscope")
+    sub = parser.add_subparsers(dest="command")
+    cli.register(sub)
+    for cmd in ("profile", "ab"):
+        args = parser.parse_args([cmd, "train.py", "--script", "--with-stack", "--fix", "num_workers=2"]
+                                 if cmd == "ab" else [cmd, "train.py", "--script", "--with-stack"])
+        assert args.script is True and args.with_stack is True, cmd
+        args = parser.parse_args([cmd, "--script", "train.py"] + (["--fix", "a=1"] if cmd == "ab" else []))
+        assert args.script is True and args.with_stack is False, cmd
+    actions = {cmd: {o for a in sub.choices[cmd]._actions for o in a.option_strings} for cmd in ("profile", "ab")}
+    assert actions["profile"] <= actions["ab"], actions["profile"] - actions["ab"]
+
+
+def test_ab_help_shows_a_plain_percent_sign():
+    proc = run_cli("ab", "--help")
+    assert "95% CI" in proc.stdout and "%%" not in proc.stdout
+
+
+def test_unknown_knob_suggests_the_close_name(tmp_path):
+    proc = run_cli("ab", "slow_loader", "--fix", "num_worker=2", "--out", str(tmp_path / "runs"))
+    assert proc.returncode == 2
+    assert "did you mean num_workers?" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_progress_lines_read_well():
+    stream = io.StringIO()
+    printer = cli.ProgressPrinter(stream=stream)
+    printer({"event": "phase", "phase": "warmup", "step": 0, "total": 1, "message": "warm-up step"})
+    printer({"event": "phase", "phase": "profile", "step": 0, "total": 5, "message": "profiled step"})
+    printer({"event": "phase", "phase": "write", "step": 0, "total": 1, "message": "exporting trace"})
+    printer({"event": "done", "phase": "done", "message": "ok", "status": "ok"})
+    printer({"event": "finished", "phase": "done", "status": "ok", "message": "ok", "bundle": "runs/x"})
+    printer({"event": "finished", "phase": "done", "status": "failed", "message": "boom", "bundle": "runs/y"})
+    assert stream.getvalue().splitlines() == ["warmup (1 step): warm-up step", "profile (5 steps): profiled step",
+                                              "write: exporting trace", "done: runs/x"]
+
+
+@pytest.mark.slow
+def test_ab_runs_a_plain_script(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import torch\nm = torch.nn.Linear(16, 4)\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+                      "for _ in range(30):\n    loss = m(torch.randn(8, 16)).sum()\n"
+                      "    opt.zero_grad(); loss.backward(); opt.step()\n")
+    proc = run_cli("ab", str(script), "--script", "--fix", "threads=1", "--rounds", "1", "--steps", "3",
+                   "--warmup", "1", "--profile-steps", "1", "--out", str(tmp_path / "runs"), "--json", timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "ok" and result["a"]["median_step_ms"] > 0 and result["b"]["median_step_ms"] > 0

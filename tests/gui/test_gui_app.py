@@ -16,7 +16,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication  # noqa: E402
 
 from analyzers.categories import Kind  # noqa: E402
 from analyzers.loader import load_traces  # noqa: E402
-from profiler_gui.analysis import find_samples  # noqa: E402
+from profiler_gui.samples import find_samples  # noqa: E402
 from profiler_gui.main_window import MainWindow  # noqa: E402
 from profiler_gui.settings import Settings  # noqa: E402
 

@@ -349,3 +349,52 @@ def test_click_on_track_label_collapses(widget, resnet, qtbot):
     assert widget._st.layout[gi].collapsed and widget._st.total_height < h
     qtbot.mouseClick(widget.view.viewport(), Qt.MouseButton.LeftButton, pos=QtCore.QPoint(x, y))
     assert not widget._st.layout[gi].collapsed and widget._st.total_height == h
+
+
+def _window_trace(tmp_path: Path) -> Path:
+    """Slices in 0..10 ms; a host counter from -13 s to +58 s; CPU memory with reserved always 0."""
+    events = [{"ph": "X", "cat": "cpu_op", "name": "aten::mm", "pid": 1, "tid": 1, "ts": float(i * 1000),
+               "dur": 500.0} for i in range(10)]
+    events += [{"ph": "C", "name": "Host RSS", "pid": 1, "tid": 0, "ts": float(t),
+                "args": {"rss": 1.4e9 + t}} for t in range(-13_000_000, 58_000_001, 1_000_000)]
+    events += [{"ph": "i", "s": "t", "cat": "cpu_instant_event", "name": "[memory]", "pid": 1, "tid": 1,
+                "ts": float(i * 1000 + 10), "args": {"Device Type": 0, "Device Id": -1, "Addr": 1000 + i,
+                                                     "Bytes": 1 << 20, "Total Allocated": (i + 1) << 20,
+                                                     "Total Reserved": 0}} for i in range(10)]
+    path = tmp_path / "window.json"
+    path.write_text(json.dumps({"traceEvents": events}))
+    return path
+
+
+def test_opens_on_the_profiled_window_not_the_host_samples(tmp_path, widget):
+    model = load_trace(_window_trace(tmp_path))
+    widget.set_model(model)
+    data = widget.data
+    assert data.t_max - data.t_min > 60e9  # the whole span still reachable (zoom out)
+    x0, x1 = widget.view_range()
+    assert -1e6 < x0 <= data.view_min and data.view_max <= x1 < data.view_max + 1e6
+    assert x1 - x0 < 20e6  # ~10 ms of slices, not 71 s
+    widget.zoom_to(data.t_min, data.t_max)
+    widget.fit()  # F with nothing selected: back to the profiled window
+    assert widget.view_range()[1] - widget.view_range()[0] < 20e6
+
+
+def test_empty_counters_hidden_by_default(tmp_path, widget):
+    model = load_trace(_window_trace(tmp_path))
+    widget.set_model(model)
+    names = [c.name for c in widget.data.counters]
+    assert "CPU memory allocated" in names and "CPU memory reserved" not in names
+    assert [c.name for c in widget.data.empty_counters] == ["CPU memory reserved"]
+    assert len(widget._counter_plots) == len(names)
+    assert "1 empty counter hidden" in widget.info_label.text() and not widget.empty_counters_box.isHidden()
+    widget.empty_counters_box.setChecked(True)
+    assert len(widget._counter_plots) == len(names) + 1
+
+
+def test_counter_labels_use_binary_units():
+    from profiler_gui.timeline.data import format_counter_value
+
+    assert format_counter_value(1_414_107_136.0, "B") == "1.32 GiB"
+    assert format_counter_value(3 * 2**20, "B") == "3.00 MiB"
+    assert format_counter_value(512, "B") == "512 B"
+    assert format_counter_value(42.0, "%") == "42.0 %"

@@ -1,0 +1,104 @@
+"""First-run GUI details: compare findings sections, start page samples, timeline defaults, overview layout."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytestmark = pytest.mark.gui
+
+
+def _compare_result() -> dict:
+    from analyzers.compare import classify_findings
+    from analyzers.findings import Finding
+
+    fa = [Finding("DL1", "Data loading stalls the step", "high", "s", gain_ms=17.8, bottleneck_ms=17.8),
+          Finding("OPT1", "Optimizer is slow", "medium", "s", gain_ms=3.0, bottleneck_ms=4.0),
+          Finding("CPU1", "No GPU used", "info", "s")]
+    fb = [Finding("DL1", "Data loading stalls the step", "low", "s", gain_ms=2.0, bottleneck_ms=2.0),
+          Finding("OPT1", "Optimizer is slow", "medium", "s", gain_ms=3.0, bottleneck_ms=4.0),
+          Finding("CPU1", "No GPU used", "info", "s")]
+    return {"a_path": "a", "b_path": "b", "speedup": 1.5, "analyzer": classify_findings(fa, fb),
+            "resolved": [], "new": []}
+
+
+def _section(text: str, title: str) -> str:
+    start = text.index(f"<b>{title}</b>")
+    nxt = text.find("<p><b>", start + 1)
+    return text[start: nxt if nxt >= 0 else len(text)]
+
+
+def test_compare_view_separates_reduced_and_info_from_still_present(qtbot):
+    from profiler_gui.views.compare import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_result(_compare_result())
+    text = view.findings_label.text()
+    still = _section(text, "Still present")
+    assert "Optimizer is slow" in still
+    assert "No GPU used" not in still and "Data loading" not in still
+    reduced = _section(text, "Reduced in B")
+    assert "Data loading stalls the step: 17.80 ms -> 2.00 ms" in reduced.replace("&nbsp;", " ")
+    assert "No GPU used" in _section(text, "Notes")
+
+
+def _fake_analysis(n_steps: int):
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    steps = pd.DataFrame({"step": np.arange(n_steps), "step_ms": 20 + rng.random(n_steps)})
+    bd = pd.DataFrame({"dataloader_ms": 5 + rng.random(n_steps), "cpu_exec_ms": 14 + rng.random(n_steps),
+                       "other_ms": np.ones(n_steps)}, index=pd.Index(np.arange(n_steps), name="step"))
+    bd["step_ms"] = bd.sum(axis=1)
+    return SimpleNamespace(steps=steps, steps_raw=None, model=SimpleNamespace(run_info={}), breakdown=bd,
+                           mean_breakdown={c: float(bd[c].mean()) for c in bd.columns}, unavailable={})
+
+
+@pytest.mark.parametrize("n_steps", [5, 115])
+def test_overview_step_axis_scales(qtbot, n_steps):
+    import pyqtgraph as pg
+
+    from profiler_gui.views.overview import OverviewView
+
+    view = OverviewView()
+    qtbot.addWidget(view)
+    a = _fake_analysis(n_steps)
+    view._set_steps(a)
+    view._set_breakdown(a)
+    for plot in (view.step_plot, view.bd_plot):
+        items = plot.getPlotItem().items
+        assert plot.getPlotItem().legend is None  # no legend over the bars
+        bars = [i for i in items if isinstance(i, pg.BarGraphItem)]
+        assert (len(bars) == 0) == (n_steps >= 40), (n_steps, items)
+        ticks = plot.getAxis("bottom")._tickLevels[0]
+        assert 1 <= len(ticks) <= 12 and ticks[0] == (0, "0")
+    x0, x1 = view.bd_plot.getViewBox().viewRange()[0]
+    assert x1 < n_steps  # no room kept for an in-plot legend
+    assert "dataloader" in view.bd_table.text()  # the legend: swatches in the table under the plot
+
+
+@pytest.mark.parametrize("ci, verdict", [((0.95, 1.15), "no clear difference"), ((1.2, 1.9), "faster"), (None, "faster")])
+def test_compare_headline_never_says_faster_when_the_ci_includes_one(qtbot, ci, verdict):
+    from profiler_gui.views.compare import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.set_result({**_compare_result(), "speedup": 1.03 if ci is None or ci[0] < 1 else 1.5, "ci": ci})
+    text = view.headline.text()
+    assert verdict in text
+    if verdict == "no clear difference":
+        assert "faster" not in text and "slower" not in text
+
+
+def test_start_page_lists_the_packaged_samples_by_default(qtbot):
+    from profiler_gui.samples import find_samples
+    from profiler_gui.views.start_page import StartPage
+
+    page = StartPage()
+    qtbot.addWidget(page)
+    found = find_samples()
+    assert len(found) >= 6 and page.samples.count() == len(found)
+    assert "No sample bundles" not in page.samples.item(0).text()
