@@ -207,20 +207,10 @@ def build_model(raw: RawEvents, source: SourceInfo) -> TraceModel:
             gc.enable()
 
 
-def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
-    warnings: list[str] = []
-    if raw.dropped:
-        warnings.append(f"{raw.dropped} entries of traceEvents were not event objects and were skipped")
+def _time_columns(raw: RawEvents, ph_mask: Callable[..., np.ndarray],
+                  warnings: list[str]) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(origin in us, int64 ns from it, duration ns as float, valid-time mask, rows of kept complete events)."""
     n = len(raw)
-    ph_codes, ph_uniques = _factorize(raw.ph)
-    ph_index = {p: i for i, p in enumerate(ph_uniques)}
-
-    def ph_mask(*phs: str) -> np.ndarray:
-        ids = [ph_index[p] for p in phs if p in ph_index]
-        if not ids:
-            return np.zeros(n, dtype=bool)
-        return np.isin(ph_codes, ids)
-
     ts = np.asarray(raw.ts, dtype=np.float64) if n else np.empty(0)
     dur = np.asarray(raw.dur, dtype=np.float64) if n else np.empty(0)
     timed = ph_mask("X", "i", "I", "C", "s", "f", "t") & np.isfinite(ts) & (np.abs(ts) < 1e17)
@@ -230,16 +220,16 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
         dur_ns_f = np.rint(dur * 1000.0)
     time_ok = timed & (np.abs(rel_ns_f) < MAX_ABS_NS)
     rel_ns = np.where(time_ok, rel_ns_f, 0).astype(np.int64)
-
     x_all = ph_mask("X")
     x_ok = x_all & time_ok & np.isfinite(dur_ns_f) & (dur_ns_f >= 0) & (dur_ns_f < MAX_ABS_NS)
     bad_x = int(x_all.sum() - x_ok.sum())
     if bad_x:
         warnings.append(f"{bad_x} complete events with missing, negative or absurd ts/dur were skipped")
-    x_rows = np.flatnonzero(x_ok)
+    return origin_us, rel_ns, dur_ns_f, time_ok, np.flatnonzero(x_ok)
 
-    name_codes, name_uniques = _factorize(raw.name)
-    cat_codes, cat_uniques = _factorize(raw.cat)
+
+def _string_table(name_uniques: Any, cat_uniques: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(names then categories as one string list, category -> string id, category -> Kind)."""
     strings: list[str] = [str(s) for s in name_uniques]
     string_index = {s: i for i, s in enumerate(strings)}
     cat_to_string = np.empty(len(cat_uniques), dtype=np.int32)
@@ -250,83 +240,30 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
             strings.append(c)
         cat_to_string[i] = string_index[c]
     kind_lut = np.array([int(kind_of_category(str(c))) for c in cat_uniques] or [0], dtype=np.int8)
+    return strings, cat_to_string, kind_lut
 
-    pid_codes, pid_uniques = _normalized_codes(raw.pid)
-    tid_codes, tid_uniques = _normalized_codes(raw.tid)
-    n_tid = max(len(tid_uniques), 1)
-    pair_key = pid_codes * n_tid + tid_codes if n else np.empty(0, dtype=np.int64)
 
-    # ---------------- slices
-    x_kind = kind_lut[cat_codes[x_rows]] if len(x_rows) else np.empty(0, dtype=np.int8)
-    x_track_keys, x_track = np.unique(pair_key[x_rows], return_inverse=True) if len(x_rows) else (
-        np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-    x_track = x_track.reshape(-1)
-    n_tracks = len(x_track_keys)
-    track_pid = [pid_uniques[int(k) // n_tid] for k in x_track_keys]
-    track_tid = [tid_uniques[int(k) % n_tid] for k in x_track_keys]
-    proc_names, thread_names, proc_sort, thread_sort = _metadata(raw, ph_mask("M"), pid_codes, pid_uniques,
-                                                                 tid_codes, tid_uniques)
-    devices = acc.device_processes(proc_names)
-    x_kind, flow_ends = _accelerator_kinds(raw, ph_mask, (cat_codes, cat_uniques), (name_codes, name_uniques),
-                                           pair_key, rel_ns, x_rows, (x_track_keys, x_track, track_pid), devices,
-                                           x_kind, warnings)
-    device_kind_ids = np.array(sorted(int(k) for k in DEVICE_KINDS), dtype=np.int8)
-    track_is_device = np.zeros(n_tracks, dtype=bool)
-    if len(x_rows):
-        track_is_device[np.unique(x_track[np.isin(x_kind, device_kind_ids)])] = True
-
-    start_ns = rel_ns[x_rows]
-    dur_ns = dur_ns_f[x_rows].astype(np.int64)
-    core = _decode_core_args(raw.args, x_rows, x_kind)
-    _link_by_flows(core["correlation"], flow_ends, x_kind)
-    property_ids = _property_ids(raw.metadata.get("deviceProperties"))
-
+def _device_tracks(track_is_device: np.ndarray, x_track: np.ndarray, pid_tid: tuple[list[Any], list[Any]],
+                   core: dict[str, Any], devices: Any, property_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Device index and stream of each device track (from the events' args, else from pid / tid)."""
+    track_pid, track_tid = pid_tid
+    n_tracks = len(track_is_device)
     track_device = np.full(n_tracks, -1, dtype=np.int32)
     track_stream = np.full(n_tracks, -1, dtype=np.int64)
     for t in np.flatnonzero(track_is_device):
-        pid, tid = track_pid[t], track_tid[t]
         rows_t = np.flatnonzero(x_track == t)
         arg_dev = core["device"][rows_t]
         arg_dev = arg_dev[arg_dev >= 0]
-        track_device[t] = int(arg_dev[0]) if len(arg_dev) else acc.device_index(pid, devices, property_ids)
+        track_device[t] = int(arg_dev[0]) if len(arg_dev) else acc.device_index(track_pid[t], devices, property_ids)
         arg_stream = core["stream"][rows_t]
         arg_stream = arg_stream[arg_stream >= 0]
-        track_stream[t] = int(arg_stream[0]) if len(arg_stream) else _stream_of(tid)
+        track_stream[t] = int(arg_stream[0]) if len(arg_stream) else _stream_of(track_tid[t])
+    return track_device, track_stream
 
-    # order: by start, parents (longer) first
-    order = np.lexsort((-dur_ns, start_ns)) if len(x_rows) else np.empty(0, dtype=np.int64)
-    rows_sorted = x_rows[order]
-    start_ns = start_ns[order]
-    dur_ns = dur_ns[order]
-    track_id = x_track[order].astype(np.int32)
-    kind = x_kind[order]
-    for key in core:
-        if key != "warnings":
-            core[key] = core[key][order]
-    device = np.where(track_is_device[track_id], track_device[track_id], -1).astype(np.int16)
-    stream = np.where(track_is_device[track_id], track_stream[track_id], -1).astype(np.int64)
-    depth = nesting_depth(track_id, start_ns, dur_ns)
 
-    tracks = Tracks(
-        pid=track_pid,
-        tid=track_tid,
-        process_name=[proc_names.get(p, "") for p in track_pid],
-        thread_name=[thread_names.get((p, t), "") for p, t in zip(track_pid, track_tid)],
-        device=track_device,
-        stream=track_stream,
-        is_device=track_is_device,
-        sort_index=_track_order(track_pid, track_tid, track_is_device, track_device, track_stream,
-                                proc_sort, thread_sort),
-    )
-
-    # ---------------- flows (launch -> GPU work by correlation; forward -> backward from s/f events)
-    flows = _flows(kind, core["correlation"], raw, ph_mask, cat_codes, cat_uniques, rel_ns, pair_key,
-                   x_track_keys, track_id, start_ns, raw_ids=raw.id)
-
-    # ---------------- memory instants
-    memory = _memory(raw, name_codes, name_uniques, ph_mask("i", "I") & time_ok, rel_ns)
-    counters = _counters(raw, ph_mask("C") & time_ok, rel_ns)
-
+def _run_metadata(raw: RawEvents, origin_us: float) -> tuple[dict[str, Any], list[dict[str, Any]], int | None,
+                                                              int | None, int | None]:
+    """(metadata, deviceProperties, rank, world size, epoch ns of time 0) from the trace's top-level keys."""
     meta = dict(raw.metadata)
     device_props = meta.pop("deviceProperties", None)
     device_props = [p for p in device_props if isinstance(p, dict)] if isinstance(device_props, list) else []
@@ -337,8 +274,7 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
         rank = r if isinstance(r, int) and not isinstance(r, bool) else None
         world = w if isinstance(w, int) and not isinstance(w, bool) else None
         if isinstance(dist.get("pg_config"), list):  # can be huge (one entry per group, all ranks)
-            dist = {k: v for k, v in dist.items() if k != "pg_config"}
-            meta["distributedInfo"] = dist
+            meta["distributedInfo"] = {k: v for k, v in dist.items() if k != "pg_config"}
     base = meta.get("baseTimeNanoseconds")
     if isinstance(base, (int, float)) and not isinstance(base, bool) and math.isfinite(base) and base > 0:
         origin_abs = int(base) + int(round(origin_us * 1000))
@@ -346,49 +282,117 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
         origin_abs = int(round(origin_us * 1000))
     else:
         origin_abs = None
+    return meta, device_props, rank, world, origin_abs
 
-    cats_present = {str(c) for c in cat_uniques}
-    source.schema = "new" if cats_present & {"cpu_op", "cuda_runtime", "kernel", "user_annotation"} else (
-        "old" if cats_present & {"Operator", "Runtime", "Kernel"} else "unknown")
+
+def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
+    """Columns, tracks, flows, memory and counters of one decoded trace."""
+    warnings: list[str] = []
+    if raw.dropped:
+        warnings.append(f"{raw.dropped} entries of traceEvents were not event objects and were skipped")
+    n = len(raw)
+    ph_mask = _ph_masker(raw)
+    origin_us, rel_ns, dur_ns_f, time_ok, x_rows = _time_columns(raw, ph_mask, warnings)
+    name_codes, name_uniques = _factorize(raw.name)
+    cat_codes, cat_uniques = _factorize(raw.cat)
+    strings, cat_to_string, kind_lut = _string_table(name_uniques, cat_uniques)
+    pid_codes, pid_uniques = _normalized_codes(raw.pid)
+    tid_codes, tid_uniques = _normalized_codes(raw.tid)
+    n_tid = max(len(tid_uniques), 1)
+    pair_key = pid_codes * n_tid + tid_codes if n else np.empty(0, dtype=np.int64)
+    x_kind = kind_lut[cat_codes[x_rows]] if len(x_rows) else np.empty(0, dtype=np.int8)
+    x_track_keys, x_track = np.unique(pair_key[x_rows], return_inverse=True) if len(x_rows) else (
+        np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    x_track = x_track.reshape(-1)
+    track_pid = [pid_uniques[int(k) // n_tid] for k in x_track_keys]
+    track_tid = [tid_uniques[int(k) % n_tid] for k in x_track_keys]
+    proc_names, thread_names, proc_sort, thread_sort = _metadata(raw, ph_mask("M"), pid_codes, pid_uniques,
+                                                                 tid_codes, tid_uniques)
+    devices = acc.device_processes(proc_names)
+    x_kind, flow_ends = _accelerator_kinds(raw, ph_mask, (cat_codes, cat_uniques), (name_codes, name_uniques),
+                                           pair_key, rel_ns, x_rows, (x_track_keys, x_track, track_pid), devices,
+                                           x_kind, warnings)
+    track_is_device = np.zeros(len(x_track_keys), dtype=bool)
+    track_is_device[np.unique(x_track[np.isin(x_kind, [int(k) for k in DEVICE_KINDS])])] = True
+    start_ns = rel_ns[x_rows]
+    dur_ns = dur_ns_f[x_rows].astype(np.int64)
+    core = _decode_core_args(raw.args, x_rows, x_kind)
+    _link_by_flows(core["correlation"], flow_ends, x_kind)
+    property_ids = _property_ids(raw.metadata.get("deviceProperties"))
+
+    track_device, track_stream = _device_tracks(track_is_device, x_track, (track_pid, track_tid), core,
+                                                devices, property_ids)
+
+    # order: by start, parents (longer) first
+    order = np.lexsort((-dur_ns, start_ns)) if len(x_rows) else np.empty(0, dtype=np.int64)
+    rows_sorted, start_ns, dur_ns = x_rows[order], start_ns[order], dur_ns[order]
+    track_id, kind = x_track[order].astype(np.int32), x_kind[order]
+    for key in core:
+        if key != "warnings":
+            core[key] = core[key][order]
+    tracks = Tracks(
+        pid=track_pid, tid=track_tid,
+        process_name=[proc_names.get(p, "") for p in track_pid],
+        thread_name=[thread_names.get((p, t), "") for p, t in zip(track_pid, track_tid)],
+        device=track_device, stream=track_stream, is_device=track_is_device,
+        sort_index=_track_order(track_pid, track_tid, track_is_device, track_device, track_stream,
+                                proc_sort, thread_sort),
+    )
+
+    # flows: launch -> GPU work by correlation; forward -> backward from s/f events
+    flows = _flows(kind, core["correlation"], raw, ph_mask, cat_codes, cat_uniques, rel_ns, pair_key,
+                   x_track_keys, track_id, start_ns, raw_ids=raw.id)
+    memory = _memory(raw, name_codes, name_uniques, ph_mask("i", "I") & time_ok, rel_ns)
+    counters = _counters(raw, ph_mask("C") & time_ok, rel_ns)
+
+    meta, device_props, rank, world, origin_abs = _run_metadata(raw, origin_us)
+    source.schema = _schema(cat_uniques)
 
     # np.fromiter, not slice assignment: numpy would try to read each Raw as a buffer (100x slower)
     args_raw = raw.args[rows_sorted] if n else np.empty(0, dtype=object)
-    model = TraceModel(
-        source=source,
-        strings=strings,
-        start_ns=start_ns,
-        dur_ns=dur_ns,
+    return TraceModel(
+        source=source, strings=strings, start_ns=start_ns, dur_ns=dur_ns,
         name_id=name_codes[rows_sorted].astype(np.int32),
         cat_id=cat_to_string[cat_codes[rows_sorted]] if len(rows_sorted) else np.empty(0, dtype=np.int32),
-        kind=kind.astype(np.int8),
-        track_id=track_id,
-        device=device,
-        stream=stream,
-        depth=depth,
-        correlation=core["correlation"],
-        external_id=core["external_id"],
-        blocks_per_sm=core["blocks_per_sm"],
-        occupancy_pct=core["occupancy"],
-        registers_per_thread=core["registers"],
-        shared_mem_bytes=core["shared_memory"],
-        grid_blocks=core["grid"],
-        block_threads=core["block"],
-        bytes=core["bytes"],
-        args_raw=args_raw,
-        tracks=tracks,
-        flows=flows,
-        memory=memory,
-        counters=counters,
-        device_properties=device_props,
-        metadata=meta,
-        rank=rank,
-        world_size=world,
-        origin_abs_ns=origin_abs,
-        warnings=warnings + core["warnings"],
-        raw_event_count=n,
+        kind=kind.astype(np.int8), track_id=track_id,
+        device=np.where(track_is_device[track_id], track_device[track_id], -1).astype(np.int16),
+        stream=np.where(track_is_device[track_id], track_stream[track_id], -1).astype(np.int64),
+        depth=nesting_depth(track_id, start_ns, dur_ns), **_core_columns(core),
+        args_raw=args_raw, tracks=tracks, flows=flows, memory=memory, counters=counters,
+        device_properties=device_props, metadata=meta, rank=rank, world_size=world, origin_abs_ns=origin_abs,
+        warnings=warnings + core["warnings"], raw_event_count=n,
         accelerator_vendor=acc.vendor_hint(cat_uniques, devices),
     )
-    return model
+
+
+def _schema(cat_uniques: Any) -> str:
+    """'new' (cpu_op, cuda_runtime, kernel...), 'old' (Operator, Runtime, Kernel) or 'unknown' category names."""
+    cats = {str(c) for c in cat_uniques}
+    if cats & {"cpu_op", "cuda_runtime", "kernel", "user_annotation"}:
+        return "new"
+    return "old" if cats & {"Operator", "Runtime", "Kernel"} else "unknown"
+
+
+def _core_columns(core: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The model's launch and kernel columns from the decoded core args (model field -> column)."""
+    names = {"correlation": "correlation", "external_id": "external_id", "blocks_per_sm": "blocks_per_sm",
+             "occupancy_pct": "occupancy", "registers_per_thread": "registers", "shared_mem_bytes": "shared_memory",
+             "grid_blocks": "grid", "block_threads": "block", "bytes": "bytes"}
+    return {field: core[key] for field, key in names.items()}
+
+
+def _ph_masker(raw: RawEvents) -> Callable[..., np.ndarray]:
+    """A function of phase letters -> bool mask of the events with one of them."""
+    n = len(raw)
+    ph_codes, ph_uniques = _factorize(raw.ph)
+    ph_index = {p: i for i, p in enumerate(ph_uniques)}
+
+    def ph_mask(*phs: str) -> np.ndarray:
+        ids = [ph_index[p] for p in phs if p in ph_index]
+        if not ids:
+            return np.zeros(n, dtype=bool)
+        return np.isin(ph_codes, ids)
+    return ph_mask
 
 
 class _IdArgs(msgspec.Struct, rename=_CORE_RENAME, gc=False):

@@ -22,6 +22,7 @@ import numpy as np
 
 from analyzers.knobs import format_assignment, validate
 from analyzers.stats import bootstrap_speedup_ci  # noqa: F401 - re-exported for callers of collectors.ab
+from collectors import ab_prediction
 from collectors import bundle as bundle_mod
 from collectors.errors import UsageError
 from collectors.runner import DEFAULT_TIMEOUT_S, ProgressFn, RunResult, precheck, run_workload
@@ -72,6 +73,7 @@ class ABResult:
     seed: int = 0
     bootstrap_resamples: int = 0
     per_sample: bool = False  # True when the batch sizes differ: times per sample are compared
+    predicted: dict[str, Any] | None = None  # what side A's findings promised for this fix (ab_prediction)
 
     def compute(self, resamples: int = 2000, seed: int = 0) -> None:
         """Fill speedup and its CI from both sides' step times (per sample when batch sizes differ)."""
@@ -105,7 +107,7 @@ class ABResult:
                 "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_level": 0.95,
                 "round_speedups": self.round_speedups, "per_sample": self.per_sample,
                 "significant": self.significant, "status": self.status, "error": self.error,
-                "seed": self.seed, "bootstrap_resamples": self.bootstrap_resamples,
+                "seed": self.seed, "bootstrap_resamples": self.bootstrap_resamples, "predicted": self.predicted,
                 "method": "interleaved A/B children; speedup = median_A / median_B; "
                           "percentile bootstrap over pooled timed steps of each side"}
 
@@ -163,6 +165,10 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.compute(resamples=resamples, seed=seed)
+    result.predicted = ab_prediction.prediction(result.a.bundle, fix)
+    ab_prediction.record([result.a.bundle, result.b.bundle], result.predicted,
+                         {"speedup": result.speedup, "ci_low": result.ci_low, "ci_high": result.ci_high,
+                          "rounds": rounds, "fix": fix})
     return result
 
 
@@ -191,4 +197,5 @@ def format_ab(result: ABResult) -> str:
     lines.append(f"  speedup A/B = {result.speedup:.2f}x, 95% CI [{result.ci_low:.2f}, "
                  f"{result.ci_high:.2f}]; {sig}: {verdict}")
     lines.append("  per round: " + ", ".join(f"{x:.2f}x" for x in result.round_speedups))
+    lines += ab_prediction.format_prediction(result.predicted, result.speedup)
     return "\n".join(lines)

@@ -25,7 +25,7 @@ REF = os.path.join(os.path.dirname(ROOT), "shared", "reference_traces")  # absen
 OUT = os.path.join(ROOT, "docs", "screenshots")
 
 
-def main() -> int:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trace")
     ap.add_argument("--theme", default="light")
@@ -34,112 +34,146 @@ def main() -> int:
     ap.add_argument("--only", default="", help="comma-separated screenshot names to write (default: all)")
     ap.add_argument("--two-ranks", action="store_true",
                     help="also shoot hta_two_ranks (overview, findings with the rank selector; not in the README)")
-    args = ap.parse_args()
-    only = {n.strip() for n in args.only.split(",") if n.strip()}
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
-    from profiler_gui.app import make_app
-    from profiler_gui.main_window import MainWindow
-    from profiler_gui.settings import Settings
+    return ap.parse_args()
 
-    app = make_app()
-    settings = Settings(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
-    win = MainWindow(settings)
-    win.apply_theme(args.theme)
-    win.resize(1400, 900)
-    win.show()
 
-    def settle(ms: int = 300) -> None:
+class Shooter:
+    """Drives one main window through the views and saves a PNG of each."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from PySide6.QtCore import QSettings
+        from profiler_gui.app import make_app
+        from profiler_gui.main_window import MainWindow
+        from profiler_gui.settings import Settings
+
+        self.args = args
+        self.only = {n.strip() for n in args.only.split(",") if n.strip()}
+        self.app = make_app()
+        settings = Settings(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
+        self.win = MainWindow(settings)
+        self.win.apply_theme(args.theme)
+        self.win.resize(1400, 900)
+        self.win.show()
+        os.makedirs(args.out, exist_ok=True)
+
+    def settle(self, ms: int = 300) -> None:
+        from PySide6.QtCore import QEventLoop, QTimer
         loop = QEventLoop()
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    def wait(start) -> str:
+    def wait(self, start) -> str:  # noqa: ANN001
+        """Start a task and wait for its outcome ('done', 'failed', ... or 'timeout')."""
+        from PySide6.QtCore import QEventLoop, QTimer
         loop = QEventLoop()
         out: list[str] = []
-        win.taskFinished.connect(lambda r: (out.append(r), loop.quit()))
+        self.win.taskFinished.connect(lambda r: (out.append(r), loop.quit()))
         start()
         QTimer.singleShot(120_000, loop.quit)
         loop.exec()
-        win.taskFinished.disconnect()
+        self.win.taskFinished.disconnect()
         return out[0] if out else "timeout"
 
-    def shot(name: str) -> None:
-        if only and name not in only:
+    def shot(self, name: str) -> None:
+        if self.only and name not in self.only:
             return
-        settle()
-        path = os.path.join(args.out, f"{name}.png")
-        win.grab().save(path)
+        self.settle()
+        path = os.path.join(self.args.out, f"{name}.png")
+        self.win.grab().save(path)
         print("wrote", path)
 
-    os.makedirs(args.out, exist_ok=True)
-    shot("start_page")
-    trace = args.trace or os.path.join(REF, "tb_resnet50_num_workers_0.pt.trace.json.gz")
-    if not os.path.exists(trace):
-        trace = os.path.join(ROOT, "sample_traces", "slow_loader_workers0")
-    if wait(lambda: win.open_path(trace)) != "done":
-        print("failed to open", trace, win.last_error)
-        return 1
-    win.banner.hide()
-    shot("overview")
-    findings = win.findings_view.findings
-    idx = next((i for i, f in enumerate(findings) if f.evidence_rows or f.evidence_ranges), None)
-    if idx is not None:
-        win.show_tab("findings")
-        win.findings_view.select(idx)
-        shot("findings")
-        win.show_finding_in_timeline(idx)
-    else:
-        win.show_tab("findings")
-        shot("findings")
-        win.show_tab("timeline")
-    shot("timeline")
-    win.show_tab("operators")
-    win.ops_view.view.selectRow(0)
-    win.show_tab("operators")
-    shot("operators")
-    win.show_tab("kernels")
-    shot("kernels")
-    win.show_tab("memory")
-    shot("memory")
-    a_path = os.path.join(ROOT, "sample_traces", "slow_loader_workers0")
-    b_path = os.path.join(ROOT, "sample_traces", "slow_loader_workers2")
-    if os.path.isdir(a_path) and os.path.isdir(b_path):
-        wait(lambda: win.open_path(a_path))
+    def trace_views(self, trace: str) -> bool:
+        """Overview, Findings (with evidence shown in the timeline), Timeline, Operators, Kernels, Memory."""
+        win = self.win
+        if self.wait(lambda: win.open_path(trace)) != "done":
+            print("failed to open", trace, win.last_error)
+            return False
         win.banner.hide()
-        shot("overview_run_bundle")
+        self.shot("overview")
+        findings = win.findings_view.findings
+        idx = next((i for i, f in enumerate(findings) if f.evidence_rows or f.evidence_ranges), None)
         win.show_tab("findings")
-        shot("findings_run_bundle")
-        if args.no_ab:
-            wait(lambda: win.compare_with(b_path))
+        if idx is not None:
+            win.findings_view.select(idx)
+        self.shot("findings")
+        if idx is not None:
+            win.show_finding_in_timeline(idx)
+        else:
+            win.show_tab("timeline")
+        self.shot("timeline")
+        win.show_tab("operators")
+        win.ops_view.view.selectRow(0)
+        self.shot("operators")
+        for tab in ("kernels", "memory"):
+            win.show_tab(tab)
+            self.shot(tab)
+        return True
+
+    def bundle_views(self) -> None:
+        """A run bundle's Overview and Findings, then Compare after a real A/B (or the two samples)."""
+        win = self.win
+        a_path = os.path.join(ROOT, "sample_traces", "slow_loader_workers0")
+        b_path = os.path.join(ROOT, "sample_traces", "slow_loader_workers2")
+        if not (os.path.isdir(a_path) and os.path.isdir(b_path)):
+            return
+        self.wait(lambda: win.open_path(a_path))
+        win.banner.hide()
+        self.shot("overview_run_bundle")
+        win.show_tab("findings")
+        self.shot("findings_run_bundle")
+        if self.args.no_ab:
+            self.wait(lambda: win.compare_with(b_path))
         else:
             runs = tempfile.mkdtemp(prefix="torchscope-shots-")
             kwargs = dict(warmup_steps=3, profile_steps=1, timed_steps=8, device="cpu")
-            res = wait(lambda: win.run_ab_compare("slow_loader", {"threads": 1}, {"num_workers": 2}, [], kwargs,
-                                                  runs, rounds=2, show_a=False))
+            res = self.wait(lambda: win.run_ab_compare("slow_loader", {"threads": 1}, {"num_workers": 2}, [], kwargs,
+                                                       runs, rounds=2, show_a=False))
             if res != "done":
                 print("A/B failed; comparing the sample bundles instead:", win.last_error)
-                wait(lambda: win.compare_with(b_path))
+                self.wait(lambda: win.compare_with(b_path))
         win.banner.hide()
         win.show_tab("compare")
-        shot("compare")
-    two = os.path.join(REF, "hta_two_ranks")
-    if args.two_ranks and os.path.isdir(two) and wait(lambda: win.open_path(two)) == "done":
+        self.shot("compare")
+
+    def two_rank_views(self) -> None:
+        win = self.win
+        two = os.path.join(REF, "hta_two_ranks")
+        if not (os.path.isdir(two) and self.wait(lambda: win.open_path(two)) == "done"):
+            return
         win.banner.hide()
-        shot("overview_two_ranks")
+        self.shot("overview_two_ranks")
         win.show_tab("findings")
-        shot("findings_two_ranks")
+        self.shot("findings_two_ranks")
         other = [r for r in win.session.ranks if r != win.rank]
         if other:
             win.select_rank(other[0])
-            settle(3000)
+            self.settle(3000)
             win.show_tab("overview")
-            shot("overview_two_ranks_switched")
-    win.apply_theme("dark" if args.theme == "light" else "light")
-    wait(lambda: win.open_path(trace))
-    win.banner.hide()
-    shot(f"overview_{win.theme_name}")
-    win.show_tab("timeline")
-    shot(f"timeline_{win.theme_name}")
+            self.shot("overview_two_ranks_switched")
+
+    def other_theme(self, trace: str) -> None:
+        win = self.win
+        win.apply_theme("dark" if self.args.theme == "light" else "light")
+        self.wait(lambda: win.open_path(trace))
+        win.banner.hide()
+        self.shot(f"overview_{win.theme_name}")
+        win.show_tab("timeline")
+        self.shot(f"timeline_{win.theme_name}")
+
+
+def main() -> int:
+    args = _args()
+    shooter = Shooter(args)
+    shooter.shot("start_page")
+    trace = args.trace or os.path.join(REF, "tb_resnet50_num_workers_0.pt.trace.json.gz")
+    if not os.path.exists(trace):
+        trace = os.path.join(ROOT, "sample_traces", "slow_loader_workers0")
+    if not shooter.trace_views(trace):
+        return 1
+    shooter.bundle_views()
+    if args.two_ranks:
+        shooter.two_rank_views()
+    shooter.other_theme(trace)
     return 0
 
 

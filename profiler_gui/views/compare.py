@@ -181,7 +181,7 @@ class CompareView(QWidget):
                 f"<li>{html.escape(str(p.get('title')))}: {fmt_ms(p.get('a_cost_ms', p.get('a_gain_ms')))} -> "
                 f"{fmt_ms(p.get('b_cost_ms', p.get('b_gain_ms')))} per step</li>" for p in rows) + "</ul>"
         notes = list(dict.fromkeys(str(n.get("title")) for n in an.get("info") or []))
-        notes_html = (f"<p><b>Notes</b> (information, not bottlenecks)</p><ul>"
+        notes_html = ("<p><b>Notes</b> (information, not bottlenecks)</p><ul>"
                       + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else ""
         self.findings_label.setText(f"<p><b>Resolved in B</b></p>{items(r.get('resolved') or [])}"
                                     f"<p><b>Reduced in B</b> (cost per step A -> B)</p>{costs(an.get('reduced') or [])}"

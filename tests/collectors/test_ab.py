@@ -93,3 +93,22 @@ def test_cli_ab_slow_loader_more_workers_is_faster(runs_dir):
     assert len(result["round_speedups"]) == 3
     assert sorted(p.name for p in runs_dir.iterdir())[0].endswith("-A") and len(list(runs_dir.iterdir())) == 2
     assert not leftovers(runs_dir)
+    # predicted vs measured: side A's DL1 finding proposed this very fix; both bundles keep both figures
+    predicted = result["predicted"]
+    assert predicted["rule"] == "DL1" and predicted["gain_ms"] > 0
+    assert predicted["predicted_speedup"] == pytest.approx(predicted["step_ms"] / (predicted["step_ms"]
+                                                                                    - predicted["gain_ms"]))
+    for side in ("a", "b"):
+        kept = load_run(result[side]["bundle"])["ab"]
+        assert kept["predicted"]["rule"] == "DL1" and kept["measured"]["speedup"] == pytest.approx(result["speedup"])
+
+
+def test_format_ab_shows_prediction_and_noisy_warning():
+    from collectors.ab_prediction import format_prediction
+    pred = {"rule": "DL1", "gain_ms": 5.0, "step_ms": 20.0, "predicted_speedup": 20.0 / 15.0, "quality": "noisy",
+            "quality_reasons": ["only 2 profiled step(s): per-step statistics are weak"]}
+    lines = format_prediction(pred, 1.2)
+    assert lines[0] == "  predicted by DL1: 1.33x (gain 5.00 of 20.00 ms/step); measured 1.20x"
+    assert "noisy" in lines[1] and "only 2 profiled step(s)" in lines[1]
+    assert format_prediction({"quality": "good", "quality_reasons": []}, 1.1) == [
+        "  no finding of side A's profile proposed this fix"]
