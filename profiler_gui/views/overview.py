@@ -90,6 +90,11 @@ class OverviewView(QWidget):
         grid = QGridLayout(body)
         grid.setColumnStretch(0, 2)
         grid.setColumnStretch(1, 3)
+        self.quality = QLabel()  # measurement-quality banner: shown when the profile is noisy or poor
+        self.quality.setWordWrap(True)
+        self.quality.setObjectName("qualityBanner")
+        self.quality.hide()
+        grid.addWidget(self.quality, 0, 0, 1, 2)
 
         self.facts_box, self.facts = self._box("Trace")
         self.devices_box, self.devices = self._box("Devices")
@@ -103,7 +108,7 @@ class OverviewView(QWidget):
         for w in (self.facts_box, self.dist_box, self.devices_box, self.gpu_box, self.findings_box):
             left.addWidget(w)
         left.addStretch(1)
-        grid.addLayout(left, 0, 0)
+        grid.addLayout(left, 1, 0)
 
         right = QVBoxLayout()
         self.steps_box = QGroupBox("Step time per step")
@@ -132,7 +137,7 @@ class OverviewView(QWidget):
         bl.addWidget(self.bd_table)
         right.addWidget(self.bd_box)
         right.addStretch(1)
-        grid.addLayout(right, 0, 1)
+        grid.addLayout(right, 1, 1)
 
     def _box(self, title: str) -> tuple[QGroupBox, QLabel]:
         box = QGroupBox(title)
@@ -157,12 +162,25 @@ class OverviewView(QWidget):
         self.session, self.rank = session, rank
         ra = session.rank(rank)
         self.facts.setText(_kv_html(_facts(session, ra)))
+        self._set_quality(ra)
         self.devices.setText(_devices_html(ra))
         self._set_gpu(ra)
         self._set_distributed(session, rank)
         self._set_findings(session, rank)
         self._set_steps(ra)
         self._set_breakdown(ra)
+
+    def _set_quality(self, ra: RankAnalysis) -> None:
+        q, err = ra.try_get("measurement_quality")
+        if err is not None or not q or q.get("status") == "good":
+            self.quality.hide()
+            return
+        colour = "#b00020" if q["status"] == "poor" else "#8a5a00"
+        self.quality.setText(f"<span style='color:{colour}'><b>Measurement quality: {q['status']}</b></span> - "
+                             + html.escape("; ".join(q.get("reasons") or []))
+                             + ". Findings use per-step medians; re-profile on a quiet machine before trusting "
+                               "small gains.")
+        self.quality.show()
 
     def _set_gpu(self, ra: RankAnalysis) -> None:
         if not ra.model.has_gpu:

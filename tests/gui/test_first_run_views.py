@@ -102,3 +102,29 @@ def test_start_page_lists_the_packaged_samples_by_default(qtbot):
     found = find_samples()
     assert len(found) >= 6 and page.samples.count() == len(found)
     assert "No sample bundles" not in page.samples.item(0).text()
+
+
+def test_overview_banner_names_a_poor_measurement(qtbot, tmp_path) -> None:
+    """One step five times slower than the others: the Overview says the profile is poor and why."""
+    from analyzers.session import AnalysisSession
+    from profiler_gui.views.overview import OverviewView
+    from tests.analyzers.trace_builder import TraceBuilder
+
+    b = TraceBuilder.bare()
+    t = 0.0
+    for i, d in enumerate([1000.0, 1000.0, 5000.0, 1000.0, 1000.0]):
+        b.step(i, t, d)
+        b.cpu_op("aten::addmm", t + 1, d - 2)
+        t += d
+    session = AnalysisSession([b.load(tmp_path)], "t.json")
+    view = OverviewView()
+    qtbot.addWidget(view)
+    view.show_rank(session, 0)
+    assert not view.quality.isHidden()
+    assert "Measurement quality: poor" in view.quality.text() and "5.0x the median" in view.quality.text()
+    steady = TraceBuilder.bare()
+    for i in range(5):
+        steady.step(i, i * 1000.0, 1000.0)
+        steady.cpu_op("aten::addmm", i * 1000.0 + 1, 998.0)
+    view.show_rank(AnalysisSession([steady.load(tmp_path, "s.json")], "s.json"), 0)
+    assert view.quality.isHidden()
