@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from analyzers.knobs import validate
+from analyzers.paths import child_env
 from collectors import bundle as bundle_mod
 from collectors.errors import KnobRefused
 from collectors.knob_checks import refuse_for_device, refuse_for_script
@@ -29,7 +30,6 @@ from collectors.sampler import SamplerThread
 from collectors.workload_ref import WorkloadRefError, resolve
 
 ProgressFn = Callable[[dict[str, Any]], None]
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TIMEOUT_S = 600.0
 STACK_DUMP_GRACE_S = 0.7
 
@@ -86,14 +86,6 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             target()
         except (ProcessLookupError, PermissionError, OSError):
             pass
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH", "")
-    env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + path if path else "")
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
 
 
 @functools.lru_cache(maxsize=1)
@@ -154,7 +146,7 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
     try:
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    pass_fds=(write_fd,), start_new_session=True, env=_child_env())
+                                    pass_fds=(write_fd,), start_new_session=True, env=child_env())
     except BaseException:
         os.close(read_fd)
         os.close(write_fd)
