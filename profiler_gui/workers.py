@@ -8,11 +8,12 @@ callback and raises :class:`Cancelled`.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 from .analysis import Cancelled, Opened, warm_rank
 
@@ -22,6 +23,33 @@ class RunError(RuntimeError):
 
 
 WorkFn = Callable[[Callable[[str, float], None], threading.Event], Any]
+
+
+class _GcPause:
+    """Python's cyclic GC off while background tasks run; it runs on the GUI thread before and after.
+
+    A collection that starts inside a worker thread can finalise Qt wrappers left in cycles (a closed
+    window's menus); Qt then deletes those QObjects off the GUI thread, takes a Qt mutex and waits for
+    the GIL while the GUI thread holds the GIL and waits for that mutex: a deadlock (seen in the tests).
+    Only the GUI thread calls :meth:`enter` and :meth:`leave`."""
+
+    running = 0
+    was_enabled = True
+
+    @classmethod
+    def enter(cls) -> None:
+        if cls.running == 0:
+            cls.was_enabled = gc.isenabled()
+            gc.collect()  # garbage made so far dies here, on the GUI thread
+            gc.disable()
+        cls.running += 1
+
+    @classmethod
+    def leave(cls) -> None:
+        cls.running = max(0, cls.running - 1)
+        if cls.running == 0 and cls.was_enabled:
+            gc.enable()
+            gc.collect()
 
 
 class Task(QObject):
@@ -41,9 +69,16 @@ class Task(QObject):
         self._thread: threading.Thread | None = None
 
     def start(self) -> "Task":
+        """Start the work in a daemon thread (call from the GUI thread)."""
+        _GcPause.enter()
+        self.finished.connect(self._gc_resume)  # queued: runs on the GUI thread, which owns this object
         self._thread = threading.Thread(target=self._run, name=f"torchscope-{self.title}", daemon=True)
         self._thread.start()
         return self
+
+    @Slot()
+    def _gc_resume(self) -> None:
+        _GcPause.leave()
 
     def cancel(self) -> None:
         self.cancel_event.set()

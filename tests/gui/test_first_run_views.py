@@ -128,3 +128,17 @@ def test_overview_banner_names_a_poor_measurement(qtbot, tmp_path) -> None:
         steady.cpu_op("aten::addmm", i * 1000.0 + 1, 998.0)
     view.show_rank(AnalysisSession([steady.load(tmp_path, "s.json")], "s.json"), 0)
     assert view.quality.isHidden()
+
+
+def test_background_tasks_pause_gc_until_they_end(qtbot) -> None:
+    """A collection inside a worker thread can delete Qt objects off the GUI thread (a deadlock): paused meanwhile."""
+    import gc
+
+    from profiler_gui.workers import Task
+
+    seen: list[bool] = []
+    task = Task("probe", lambda progress, cancel: seen.append(gc.isenabled()) or 1)
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        task.start()
+    qtbot.waitUntil(lambda: gc.isenabled(), timeout=5_000)
+    assert seen == [False] and gc.isenabled()
