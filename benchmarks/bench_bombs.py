@@ -65,8 +65,9 @@ def measure(label: str, path: Path, repeat: int) -> None:
     wall = statistics.median(r["wall_s"] for r in runs)
     peak = statistics.median(r["peak_mb"] for r in runs)
     size_mb = path.stat().st_size / 1e6
+    walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
     print(f"{label:<14} {size_mb:8.1f} MB gz  median {wall:6.2f} s  peak RSS {peak:7.0f} MB  "
-          f"[{', '.join(f'{r['wall_s']:.2f}' for r in runs)}]  {runs[0]['outcome'][:150]}")
+          f"[{walls}]  {runs[0]['outcome'][:160]}")
 
 
 def main() -> None:

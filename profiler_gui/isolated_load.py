@@ -4,21 +4,16 @@ Parsing (msgspec) and pandas/numpy analysis hold the GIL for seconds on a
 1M-event trace, which would freeze the window even from a worker thread.
 For large inputs the worker thread instead runs ``python -m
 profiler_gui.isolated_load PATH OUTDIR`` and relays its progress; the child
-pickles the :class:`Analysis` with protocol 5 and out-of-band buffers (the
-per-row args are packed into one blob first), so the parent rebuilds it with
-a few memcpy-free steps.  Cancel kills the child.  No Qt here.
-
-The trace file itself is only ever parsed as JSON (in the child).  The pickle
-stream travels between our own two processes through a private temporary
-folder, and the parent reads it with :class:`_AnalysisUnpickler`, which only
-resolves the classes an Analysis is made of (numpy, pandas, our dataclasses).
+(the per-row args packed into one blob first) writes the :class:`Analysis` it as ``.npy`` columns +
+a JSON manifest (:mod:`profiler_gui.columnar_store`) into a private temporary
+folder, and the parent maps the big columns with ``numpy.load(mmap_mode="r")``:
+one copy of a 1 GB trace's columns, nothing unpickled.  Cancel kills the child.
+No Qt here.  The trace file itself is only ever parsed as JSON (in the child).
 """
 from __future__ import annotations
 
-import io
 import json
 import os
-import pickle
 import select
 import shutil
 import subprocess
@@ -28,69 +23,16 @@ import threading
 import time
 from typing import Any, Callable
 
-import numpy as np
-
 from .analysis import Analysis, Cancelled, load_and_analyze
+from .columnar_store import PackedBytes, read_store, write_store
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: inputs larger than this (uncompressed estimate, bytes) load in a child process
 THRESHOLD_BYTES = int(os.environ.get("TORCHSCOPE_ISOLATE_BYTES", str(48 * 2**20)))
 
 
-_SAFE_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "slice", "complex", "bytearray",
-                            "bytes", "range", "float", "int", "str", "bool", "object", "getattr"})
-_SAFE_ROOTS = frozenset({"numpy", "pandas", "analyzers", "collections", "copyreg", "datetime", "enum", "_codecs",
-                         "msgspec"})
-_SAFE_MODULES = frozenset({"profiler_gui.analysis", "profiler_gui.isolated_load", "profiler_gui.timeline.data"})
-
-
-class _AnalysisUnpickler(pickle.Unpickler):
-    """Resolves only the classes an Analysis holds; anything else is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "builtins":
-            allowed = name in _SAFE_BUILTINS
-        else:
-            allowed = module in _SAFE_MODULES or module.split(".")[0] in _SAFE_ROOTS
-        if not allowed:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the loader process")
-        return super().find_class(module, name)
-
-
-class PackedArgs:
-    """Per-row raw args as one bytes blob + offsets; indexes like the original object array."""
-
-    def __init__(self, blob: bytes, offsets: np.ndarray, present: np.ndarray) -> None:
-        self.blob = blob
-        self.offsets = offsets  # int64, len n + 1
-        self.present = present  # bool, False where the row had no args (None)
-
-    @classmethod
-    def pack(cls, values: Any) -> "PackedArgs":
-        n = len(values)
-        present = np.fromiter((v is not None for v in values), dtype=bool, count=n)
-        parts = [bytes(v) if v is not None else b"" for v in values]
-        lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=n)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return cls(b"".join(parts), offsets, present)
-
-    def __len__(self) -> int:
-        return len(self.present)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, (int, np.integer)):
-            i = int(index)
-            if i < 0:
-                i += len(self)
-            if not self.present[i]:
-                return None
-            return self.blob[self.offsets[i]:self.offsets[i + 1]]
-        idx = np.arange(len(self))[index]
-        return np.array([self[int(i)] for i in idx], dtype=object)
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
+#: the per-row raw args travel as one blob + offsets (kept under its old name for callers)
+PackedArgs = PackedBytes
 
 
 def estimated_size(path: str) -> int:
@@ -164,19 +106,9 @@ def load_isolated(path: str, progress: Callable[[str, float], None], cancel: thr
                 raise Cancelled()
             raise RuntimeError(f"{result['kind']}: {result['message']}")
         progress("receiving the analysis", 0.96)
-        buffers = []
-        for i in range(int(result["buffers"])):
-            if cancel.is_set():
-                raise Cancelled()
-            fname = os.path.join(out_dir, f"buf{i}.bin")
-            buf = bytearray(os.path.getsize(fname))
-            with open(fname, "rb", buffering=0) as fh:
-                fh.readinto(buf)  # the read releases the GIL
-            buffers.append(buf)
-            time.sleep(0)
-        with open(os.path.join(out_dir, "main.pkl"), "rb") as fh:
-            head = fh.read()
-        analysis: Analysis = _AnalysisUnpickler(io.BytesIO(head), buffers=buffers).load()
+        analysis = read_store(out_dir)
+        if not isinstance(analysis, Analysis):
+            raise RuntimeError(f"the loader process handed over a {type(analysis).__name__}, not an Analysis")
         progress("done", 1.0)
         return analysis
     finally:
@@ -202,8 +134,8 @@ def _prepare(a: Analysis) -> None:
         m.__dict__.pop("names", None)  # object array: rebuilt lazily in the parent
         m.__dict__.pop("_string_index", None)
         m.__dict__.pop("_torchscope_cache", None)
-        if not isinstance(m.args_raw, PackedArgs):
-            m.args_raw = PackedArgs.pack(m.args_raw)
+        if not isinstance(m.args_raw, PackedBytes):
+            m.args_raw = PackedBytes.pack(m.args_raw)
 
 
 def _child(path: str, out_dir: str) -> int:
@@ -225,14 +157,8 @@ def _child(path: str, out_dir: str) -> int:
         a = load_and_analyze(path, progress)
         progress("sending the analysis", 1.0)
         _prepare(a)
-        buffers: list[pickle.PickleBuffer] = []
-        head = pickle.dumps(a, protocol=5, buffer_callback=buffers.append)
-        for i, b in enumerate(buffers):
-            with open(os.path.join(out_dir, f"buf{i}.bin"), "wb") as fh:
-                fh.write(b.raw())
-        with open(os.path.join(out_dir, "main.pkl"), "wb") as fh:
-            fh.write(head)
-        emit({"event": "done", "buffers": len(buffers)})
+        n_files = write_store(a, out_dir)
+        emit({"event": "done", "files": n_files})
     except TraceLoadError as exc:
         emit({"event": "error", "kind": "TraceLoadError", "message": str(exc), "path": exc.path, "problem": exc.problem})
     except Exception as exc:  # noqa: BLE001
