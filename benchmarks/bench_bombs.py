@@ -8,7 +8,9 @@ then loads each with ``analyzers.loader.load_trace`` in a fresh child process
 and prints the median wall time and peak RSS over ``--repeat`` runs, plus the
 one-line error.  Targets: refused in < 2 s with < 300 MB peak RSS.
 With ``--legit-events N`` it also loads a replicated real trace of N events
-(``make_big_trace``) gzipped, which must open.
+(``make_big_trace``) gzipped, which must open.  With ``--legit-gb G`` it
+gunzips (``read_trace_bytes`` only: the part that bounds decompression) a
+G GB trace made of a reference trace's events repeated, which must pass.
 """
 from __future__ import annotations
 
@@ -29,10 +31,14 @@ import json, resource, sys, time
 sys.path.insert(0, {repo!r})
 from analyzers.errors import TraceLoadError
 from analyzers.loader import load_trace
+from analyzers.trace_files import read_trace_bytes
 t = time.perf_counter()
 try:
-    m = load_trace(sys.argv[1])
-    outcome = f"opened: {{len(m):,}} slices"
+    if sys.argv[2] == "read":
+        outcome = f"read: {{len(read_trace_bytes(sys.argv[1])) / 1e9:.2f}} GB of JSON"
+    else:
+        m = load_trace(sys.argv[1])
+        outcome = f"opened: {{len(m):,}} slices"
 except TraceLoadError as exc:
     outcome = f"refused: {{exc}}"
 wall = time.perf_counter() - t
@@ -54,14 +60,28 @@ def write_bomb(path: Path, head: bytes, fill: bytes, total_bytes: int) -> None:
         fh.write(comp.flush())
 
 
-def run_child(path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD.format(repo=str(REPO)), str(path)],
+def write_legit(path: Path, total_bytes: int) -> None:
+    """A valid trace of about ``total_bytes``: a reference trace's events repeated (read-path check only)."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.make_big_trace import _load, source_trace
+    events = _load(source_trace())["traceEvents"]
+    body = ",\n".join(json.dumps(e) for e in events).encode()
+    comp = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    with open(path, "wb") as fh:
+        fh.write(comp.compress(HEADER + body))
+        for _ in range(max(0, total_bytes // (len(body) + 2) - 1)):
+            fh.write(comp.compress(b",\n" + body))
+        fh.write(comp.compress(b"]}") + comp.flush())
+
+
+def run_child(path: Path, what: str = "load") -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD.format(repo=str(REPO)), str(path), what],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(label: str, path: Path, repeat: int) -> None:
-    runs = [run_child(path) for _ in range(repeat)]
+def measure(label: str, path: Path, repeat: int, what: str = "load") -> None:
+    runs = [run_child(path, what) for _ in range(repeat)]
     wall = statistics.median(r["wall_s"] for r in runs)
     peak = statistics.median(r["peak_mb"] for r in runs)
     size_mb = path.stat().st_size / 1e6
@@ -75,6 +95,7 @@ def main() -> None:
     ap.add_argument("--gb", type=float, default=2.0, help="expanded size of each bomb, GB")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--legit-events", type=int, default=0, help="also open a replicated trace of N events")
+    ap.add_argument("--legit-gb", type=float, default=0.0, help="also gunzip a legitimate trace of G GB")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "torchscope-bench-bombs")
     args = ap.parse_args()
     args.dir.mkdir(exist_ok=True)
@@ -91,6 +112,11 @@ def main() -> None:
             subprocess.run([sys.executable, str(REPO / "benchmarks" / "make_big_trace.py"),
                             "--events", str(args.legit_events), "--out", str(path)], check=True)
         measure("legit", path, args.repeat)
+    if args.legit_gb:
+        path = args.dir / f"legit-{args.legit_gb:g}gb.json.gz"
+        if not path.is_file():
+            write_legit(path, int(args.legit_gb * 1e9))
+        measure("legit-read", path, args.repeat, "read")
 
 
 if __name__ == "__main__":
