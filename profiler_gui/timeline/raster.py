@@ -11,6 +11,7 @@ Hit testing never looks at these pixels: click-to-select reads the events.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ class GroupFrame:
     """What one group shows in one frame: pixel rows plus the entries (for labels)."""
 
     pixels: np.ndarray  # int32 (n_lanes, width_px): colour index, EMPTY where nothing is drawn
+    owners: np.ndarray  # int64 (n_lanes, width_px): entry drawn in each pixel, -1 where none
     lane_pos: np.ndarray  # int32: lane index of each entry (position in the ``levels`` list)
     x_px: np.ndarray  # float64: left edge of each entry, px from the view's left edge
     w_px: np.ndarray  # float64: width, px (>= 1)
@@ -59,24 +61,35 @@ def rasterize(levels: list[Level], t0: float, ns_per_px: float, width_px: int) -
     inv = 1.0 / ns_per_px
     xs = (start - t0) * inv
     xe = (end - t0) * inv
-    pixels = np.full(len(levels) * width_px, EMPTY, dtype=np.int32)
+    owners = np.full(len(levels) * width_px, -1, dtype=np.int64)
     n = len(xs)
     if n:
-        ps = np.clip(np.floor(xs + 0.5), 0, width_px - 1).astype(np.int64)
-        pe = np.clip(np.floor(xe + 0.5), 0, width_px).astype(np.int64)
+        ps = np.clip(np.ceil(xs - 0.5), 0, width_px - 1).astype(np.int64)  # first pixel centre inside
+        pe = np.clip(np.ceil(xe - 0.5), 0, width_px).astype(np.int64)
         pe = np.maximum(pe, ps + 1)  # the 1-pixel minimum
         base = lane.astype(np.int64) * width_px
-        _fill(pixels, base + ps, base + pe, color)
+        _fill(owners, base + ps, base + pe)
+    pixels = np.where(owners >= 0, color[np.maximum(owners, 0)] if n else EMPTY, EMPTY).astype(np.int32)
     x_left = np.maximum(xs, -2.0)
     w = np.maximum(np.minimum(xe, width_px + 2.0) - x_left, 1.0)
-    return GroupFrame(pixels.reshape(len(levels), width_px), lane, x_left, w, color, row)
+    shape = (len(levels), width_px)
+    return GroupFrame(pixels.reshape(shape), owners.reshape(shape), lane, x_left, w, color, row)
 
 
-def _fill(pixels: np.ndarray, fs: np.ndarray, fe: np.ndarray, color: np.ndarray) -> None:
-    """Paint [fs, fe) of the flat ``pixels`` with ``color`` (entries sorted by fs), vectorized."""
+def row_drawn_at(level: Level, t0: float, ns_per_px: float, t: float) -> int:
+    """Model row of the entry of ``level`` drawn in the pixel holding time ``t`` of a frame starting at
+    ``t0`` (the same pixel grid as :func:`rasterize`); -1 when that pixel is empty."""
+    px = math.floor((t - t0) / ns_per_px)
+    frame = rasterize([level], t0 + (px - 2) * ns_per_px, ns_per_px, 5)
+    entry = int(frame.owners[0, 2])
+    return int(frame.row[entry]) if entry >= 0 else -1
+
+
+def _fill(owners: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> None:
+    """Mark in the flat ``owners`` the entry drawn in each pixel of [fs, fe) (entries sorted by fs)."""
     n = len(fs)
     idx = np.arange(n, dtype=np.int64)
-    owner = np.full(len(pixels), -1, dtype=np.int64)
+    owner = np.full(len(owners), -1, dtype=np.int64)
     owner[fs] = idx  # equal starts: the last entry wins
     owner = np.maximum.accumulate(owner)
     # the entry reaching furthest so far (an earlier long entry still covering later pixels)
@@ -84,8 +97,8 @@ def _fill(pixels: np.ndarray, fs: np.ndarray, fe: np.ndarray, color: np.ndarray)
     reach_end, reach_idx = reach_key // (n + 1), reach_key % (n + 1)
     has = owner >= 0
     o = np.where(has, owner, 0)
-    pos = np.arange(len(pixels), dtype=np.int64)
+    pos = np.arange(len(owners), dtype=np.int64)
     own = has & (fe[o] > pos)
     longer = has & ~own & (reach_end[o] > pos)
-    pixels[own] = color[o[own]]
-    pixels[longer] = color[reach_idx[o[longer]]]
+    owners[own] = o[own]
+    owners[longer] = reach_idx[o[longer]]

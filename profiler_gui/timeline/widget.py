@@ -29,6 +29,7 @@ from .data import GROUP_STEPS, TimelineData, build_pyramids, event_at
 from .axes import CounterAxis, GutterAxis, TimeAxis
 from .items import OverlayItem, TimelineViewBox, TrackGroupItem, format_ns
 from .palette import THEMES, event_palette
+from .raster import row_drawn_at
 from .text_cache import StaticTextCache
 
 Qt = QtCore.Qt
@@ -527,8 +528,11 @@ class TimelineWidget(QtWidgets.QWidget):
                 if lay.lane_y[li] <= y < lay.lane_y[li] + lay.lane_h:
                     lane = st.data.groups[gi].lanes[li]
                     (x0, x1), _ = self.vb.viewRange()
-                    tol = 3.0 * (x1 - x0) / max(self.vb.width(), 1.0)
-                    idx = event_at(lane.raw, x, tol)
+                    ns_per_px = (x1 - x0) / max(self.vb.width(), 1.0)
+                    drawn = row_drawn_at(lane.level_for(ns_per_px), x0, ns_per_px, x)
+                    if drawn >= 0:  # exactly what is painted under the pointer
+                        return drawn
+                    idx = event_at(lane.raw, x, 3.0 * ns_per_px)  # a near miss: the closest slice
                     return None if idx < 0 else int(lane.raw.row[idx])
         return None
 
