@@ -43,6 +43,7 @@ class TimeAxis(pg.AxisItem):
 
     def __init__(self, orientation: str = "top", **kw: Any) -> None:
         super().__init__(orientation, **kw)
+        self.enableAutoSIPrefix(False)  # its label would be re-laid out (setHtml) on every zoom
         self.setHeight(AXIS_H_PX)
         self._texts = StaticTextCache(2000)
         self._font = QtGui.QFont()
@@ -97,6 +98,7 @@ class GutterAxis(pg.AxisItem):
     def __init__(self, state: "_State", **kw) -> None:
         super().__init__("left", **kw)
         self.st = state
+        self.enableAutoSIPrefix(False)
         self.setStyle(showValues=False, tickLength=0)
         self._cache: tuple[tuple, QtGui.QImage] | None = None
 

@@ -146,11 +146,18 @@ class TrackGroupItem(pg.GraphicsObject):
         self.last_rect_count = len(frame)
         if not len(frame):
             return
-        argb = np.ascontiguousarray(st.palette_argb[frame.pixels])
-        img = QtGui.QImage(argb.data, width, len(f.lane_boxes), width * 4,
-                           QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-        for k, (_, ly, lh, _) in enumerate(f.lane_boxes):
-            p.drawImage(QRectF(f.ox, ly, width, lh), img, QRectF(0, k, width, 1))
+        # one image for the whole group: lane k fills device rows [round(ly), round(ly + lh)), gaps stay clear
+        tops = np.array([round(ly) for _, ly, _, _ in f.lane_boxes], dtype=np.int64)
+        bottoms = np.maximum(tops + 1, [round(ly + lh) for _, ly, lh, _ in f.lane_boxes])
+        gaps = np.maximum(np.append(tops[1:], bottoms[-1]) - bottoms, 0)
+        y0 = int(tops[0])
+        rows = np.zeros((2 * len(tops), width), dtype=np.uint32)  # lane row, clear row, lane row, ...
+        rows[0::2] = st.palette_argb[frame.pixels]
+        reps = np.empty(2 * len(tops), dtype=np.int64)
+        reps[0::2], reps[1::2] = bottoms - tops, gaps
+        argb = np.repeat(rows, reps, axis=0)
+        img = QtGui.QImage(argb.data, width, len(argb), width * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        p.drawImage(QPointF(round(f.ox), y0), img)
         del img
         self._draw_labels(p, f, frame)
 
