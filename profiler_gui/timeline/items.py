@@ -11,7 +11,7 @@ from pyqtgraph.Qt import QtCore, QtGui
 from pyqtgraph.Qt import compat
 
 from .data import visible_slice
-from .raster import GroupFrame, rasterize
+from .raster import GroupFrame, draw_level, rasterize
 
 if TYPE_CHECKING:  # pragma: no cover
     from .widget import _State
@@ -130,8 +130,7 @@ class TrackGroupItem(pg.GraphicsObject):
         st = self.st
         if self.gi % 2 == 1:
             p.fillRect(QRectF(f.ox, gy0, f.width_px, gy1 - gy0), st.colors["band_alt"])
-        p.setPen(QtGui.QPen(st.colors["separator"], 1))
-        p.drawLine(QPointF(f.ox, gy1 - 0.5), QPointF(f.ox + f.width_px, gy1 - 0.5))
+        p.fillRect(QRectF(f.ox, math.floor(gy1 - 0.5), f.width_px, 1.0), st.colors["separator"])  # 1 px line
         p.setPen(Qt.PenStyle.NoPen)
 
     def _draw_slices(self, p: QtGui.QPainter, f: _Frame) -> None:
@@ -142,7 +141,7 @@ class TrackGroupItem(pg.GraphicsObject):
             return
         ns_per_px = 1.0 / f.sx
         width = max(int(math.ceil(f.width_px)), 1)
-        frame = rasterize([lane.level_for(ns_per_px) for lane, _, _, _ in f.lane_boxes], f.x0, ns_per_px, width)
+        frame = rasterize([draw_level(lane, ns_per_px) for lane, _, _, _ in f.lane_boxes], f.x0, ns_per_px, width)
         self.last_rect_count = len(frame)
         if not len(frame):
             return

@@ -16,9 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import Level, visible_slice
+from .data import Lane, Level, visible_slice
 
 EMPTY = -1  # colour index of an empty pixel (the LUT's last entry: transparent)
+#: draw from the coarsest pyramid level whose buckets are at most this many pixels (as the old
+#: per-frame fold of slices narrower than 2 px): half the entries of a 1-pixel level, same look
+DRAW_BUCKET_PX = 2.0
+
+
+def draw_level(lane: Lane, ns_per_px: float) -> Level:
+    """The level of ``lane`` that frames (and click-to-select) use at ``ns_per_px``."""
+    return lane.level_for(ns_per_px * DRAW_BUCKET_PX)
 
 
 @dataclass
@@ -92,13 +100,13 @@ def _fill(owners: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> None:
     owner = np.full(len(owners), -1, dtype=np.int64)
     owner[fs] = idx  # equal starts: the last entry wins
     owner = np.maximum.accumulate(owner)
-    # the entry reaching furthest so far (an earlier long entry still covering later pixels)
-    reach_key = np.maximum.accumulate(fe * (n + 1) + idx)
-    reach_end, reach_idx = reach_key // (n + 1), reach_key % (n + 1)
-    has = owner >= 0
-    o = np.where(has, owner, 0)
     pos = np.arange(len(owners), dtype=np.int64)
-    own = has & (fe[o] > pos)
-    longer = has & ~own & (reach_end[o] > pos)
+    o = np.maximum(owner, 0)
+    own = (owner >= 0) & (fe[o] > pos)
     owners[own] = o[own]
-    owners[longer] = reach_idx[o[longer]]
+    if n > 1 and bool(np.any(fe[:-1] > fs[1:])):
+        # an entry reaching past the next one's start keeps covering after that one ends
+        reach_key = np.maximum.accumulate(fe * (n + 1) + idx)
+        reach_end, reach_idx = reach_key // (n + 1), reach_key % (n + 1)
+        longer = (owner >= 0) & ~own & (reach_end[o] > pos)
+        owners[longer] = reach_idx[o[longer]]

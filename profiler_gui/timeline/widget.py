@@ -29,7 +29,7 @@ from .data import GROUP_STEPS, TimelineData, build_pyramids, event_at
 from .axes import CounterAxis, GutterAxis, TimeAxis
 from .items import OverlayItem, TimelineViewBox, TrackGroupItem, format_ns
 from .palette import THEMES, event_palette
-from .raster import row_drawn_at
+from .raster import draw_level, row_drawn_at
 from .text_cache import StaticTextCache
 
 Qt = QtCore.Qt
@@ -529,7 +529,7 @@ class TimelineWidget(QtWidgets.QWidget):
                     lane = st.data.groups[gi].lanes[li]
                     (x0, x1), _ = self.vb.viewRange()
                     ns_per_px = (x1 - x0) / max(self.vb.width(), 1.0)
-                    drawn = row_drawn_at(lane.level_for(ns_per_px), x0, ns_per_px, x)
+                    drawn = row_drawn_at(draw_level(lane, ns_per_px), x0, ns_per_px, x)
                     if drawn >= 0:  # exactly what is painted under the pointer
                         return drawn
                     idx = event_at(lane.raw, x, 3.0 * ns_per_px)  # a near miss: the closest slice
