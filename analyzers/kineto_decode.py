@@ -18,6 +18,7 @@ import msgspec
 import numpy as np
 
 from .errors import TraceLoadError
+from .gunzip import first_non_space
 
 _NAN = float("nan")
 
@@ -87,9 +88,9 @@ class RawEvents:
         return _to_columns(cls([], [], [], [], [], [], [], [], []))
 
 
-def decode_trace_json(path: Path, data: bytes) -> RawEvents:
+def decode_trace_json(path: Path, data: bytes | bytearray) -> RawEvents:
     """Decode the JSON of one trace file; raise TraceLoadError with a one-line reason."""
-    first = data.lstrip()[:1]
+    first = first_non_space(data)  # no copy of a 1 GB buffer
     if first not in (b"{", b"["):
         raise TraceLoadError(path, "not JSON (expected an object or a list of events)")
     gc_was_enabled = gc.isenabled()

@@ -7,19 +7,17 @@ executes anything: bytes in, JSON decoded elsewhere.
 """
 from __future__ import annotations
 
-import gzip
 import os
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import TraceLoadError
+from .gunzip import (DEFAULT_LIMITS, GZIP_MAGIC, GunzipLimits, available_memory_bytes, first_non_space,
+                     gunzip_stream, size_text)
 
 TRACE_SUFFIXES = (".json", ".json.gz")
 BUNDLE_MARKER = "run.json"
-GZIP_MAGIC = b"\x1f\x8b"
-MAX_DECOMPRESSED_BYTES = 64 * 1024**3  # refuse gzip bombs beyond 64 GiB
 
 
 @dataclass(frozen=True)
@@ -82,36 +80,31 @@ def resolve(path: str | os.PathLike[str]) -> TraceSource:
                        ("kineto-json.gz" if files[0].name.lower().endswith(".gz") else "kineto-json"), tuple(files))
 
 
-def read_trace_bytes(path: Path) -> bytes:
-    """The JSON bytes of a trace file, gunzipped when it is gzip (by magic, not by name)."""
+def read_trace_bytes(path: Path, limits: GunzipLimits = DEFAULT_LIMITS) -> bytes | bytearray:
+    """The JSON bytes of a trace file, gunzipped (streamed, bounded) when it is gzip (by magic, not by name)."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            if fh.read(2) == GZIP_MAGIC:
+                fh.seek(0)
+                data: bytes | bytearray = gunzip_stream(path, fh, limits)
+            else:
+                fh.seek(0)
+                _check_plain_size(path, os.fstat(fh.fileno()).st_size, limits)
+                data = fh.read()
     except IsADirectoryError:
         raise TraceLoadError(path, "is a directory, expected a trace file") from None
     except PermissionError:
         raise TraceLoadError(path, "permission denied") from None
     except OSError as exc:
         raise TraceLoadError(path, f"cannot read: {exc.strerror or exc}") from None
-    if data[:2] == GZIP_MAGIC:
-        data = _gunzip(path, data)
-    if not data.strip():
+    if not first_non_space(data):
         raise TraceLoadError(path, "file is empty")
     return data
 
 
-def _gunzip(path: Path, data: bytes) -> bytes:
-    try:
-        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = [dec.decompress(data, MAX_DECOMPRESSED_BYTES)]
-        if dec.unconsumed_tail:
-            raise TraceLoadError(path, f"gzip expands beyond {MAX_DECOMPRESSED_BYTES >> 30} GiB; refusing")
-        out.append(dec.flush())
-        if not dec.eof:
-            raise TraceLoadError(path, "truncated gzip file (unexpected end of data)")
-        # concatenated gzip members (rare) go through the slower stdlib path
-        if dec.unused_data:
-            return gzip.decompress(data)
-        return b"".join(out)
-    except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
-        raise TraceLoadError(path, f"corrupt gzip data ({exc})") from None
+def _check_plain_size(path: Path, size_bytes: int, limits: GunzipLimits) -> None:
+    """Refuse an uncompressed file larger than the memory available."""
+    max_bytes = limits.max_bytes if limits.max_bytes is not None else available_memory_bytes()
+    if size_bytes > max_bytes:
+        raise TraceLoadError(path, f"file of {size_text(size_bytes)} is larger than the "
+                                   f"{size_text(max_bytes)} of memory available; refusing")

@@ -5,7 +5,11 @@
 Prints: pyramid build time, first paint after the data is ready, and the
 frame time (median / max over 30 frames) at the whole-trace, one-step
 (100 ms) and 1 ms zoom levels, rendering offscreen with widget.grab().
-Targets: pyramid < 1 s, first paint < 1 s, frames median < 16 ms, max < 50 ms.
+Targets (issue 14, at 1920x1000 on the real-trace replica, e.g.
+``make_big_trace.py --src hta_v100_68k_events.pt.trace.json.gz --copies 16``):
+pyramid < 1 s, first paint <= 300 ms after the data is ready, frames median
+<= 16 ms and max <= 33 ms at every zoom.  On a shared machine, compare the CPU
+median (this thread) and run the old checkout in the same session.
 """
 from __future__ import annotations
 
@@ -133,7 +137,7 @@ def main() -> int:
     w.set_model(model, data)
     w.grab()
     t_first = time.perf_counter() - t
-    print(f"first paint: {t_first * 1000:.0f} ms  ({w.rect_count():,} rects)  target < 1000 ms")
+    print(f"first paint: {t_first * 1000:.0f} ms  ({w.rect_count():,} rects)  target <= 300 ms")
 
     span = data.t_max - data.t_min
     rng = np.random.default_rng(1)
@@ -147,10 +151,10 @@ def main() -> int:
     for label, ranges in (("whole trace", whole), ("one step (100 ms)", step_r), ("1 ms", ms1)):
         frames(app, w, ranges[:3])  # warm-up
         med, mx, cpu = frames(app, w, ranges)
-        ok &= med < 16 and mx < 50
+        ok &= med <= 16 and mx <= 33
         print(f"frame {label:>18}: median {med:6.1f} ms  max {mx:6.1f} ms  (CPU median {cpu:5.1f} ms, "
-              f"{w.rect_count():,} rects)  target median < 16, max < 50")
-    ok &= t_pyr < 1 and t_first < 1
+              f"{w.rect_count():,} rects)  target median <= 16, max <= 33")
+    ok &= t_pyr < 1 and t_first <= 0.3
     try:
         load = os.getloadavg()[0]
         print(f"load average {load:.1f} on {os.cpu_count()} cores (wall times include waiting for the CPU)")

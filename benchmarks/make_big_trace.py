@@ -2,6 +2,9 @@
 
 Used by the benchmarks; the output goes to a temporary folder, never into git.
     python benchmarks/make_big_trace.py --events 1000000 --out /tmp/big.json
+    python benchmarks/make_big_trace.py --src TRACE --copies 16 --out /tmp/replica.json.gz
+Each copy shifts timestamps past the previous one and offsets ids (correlation,
+External id, flow ids, ProfilerStep numbers) so events stay distinct.
 """
 from __future__ import annotations
 
@@ -35,8 +38,8 @@ def _load(path: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {"traceEvents": doc}
 
 
-def build(events_wanted: int, src: Path | None = None) -> dict[str, Any]:
-    """A trace of about ``events_wanted`` events made of shifted copies of ``src``."""
+def build(events_wanted: int, src: Path | None = None, copies: int | None = None) -> dict[str, Any]:
+    """A trace of about ``events_wanted`` events (or exactly ``copies`` copies) made of shifted copies of ``src``."""
     doc = _load(src or source_trace())
     base = doc["traceEvents"]
     timed = [e for e in base if e.get("ph") != "M" and isinstance(e.get("ts"), (int, float))]
@@ -52,7 +55,8 @@ def build(events_wanted: int, src: Path | None = None) -> dict[str, Any]:
                 max_id = max(max_id, args[k])
         if isinstance(e.get("id"), int):
             max_id = max(max_id, e["id"])
-    copies = max(1, round(events_wanted / max(len(timed), 1)))
+    if copies is None:
+        copies = max(1, round(events_wanted / max(len(timed), 1)))
     out = list(meta)
     for k in range(copies):
         shift, id_shift = k * span, k * (max_id + 1)
@@ -82,8 +86,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--copies", type=int, default=None, help="replicate the source exactly N times")
+    ap.add_argument("--src", type=Path, default=None, help="the trace to replicate (default: a reference trace)")
     args = ap.parse_args()
-    doc = build(args.events)
+    doc = build(args.events, args.src, args.copies)
     data = json.dumps(doc).encode()
     args.out.write_bytes(gzip.compress(data, 3) if args.out.name.endswith(".gz") else data)
     print(f"{args.out}: {len(doc['traceEvents']):,} events, {len(data) / 1e6:.0f} MB of JSON")

@@ -4,21 +4,17 @@ Parsing (msgspec) and pandas/numpy analysis hold the GIL for seconds on a
 1M-event trace, which would freeze the window even from a worker thread.
 For large inputs the worker thread instead runs ``python -m
 profiler_gui.isolated_load PATH OUTDIR`` and relays its progress; the child
-pickles the :class:`~profiler_gui.analysis.Opened` session (warmed) with protocol 5 and out-of-band buffers (the
-per-row args are packed into one blob first), so the parent rebuilds it with
-a few memcpy-free steps.  Cancel kills the child.  No Qt here.
-
-The trace file itself is only ever parsed as JSON (in the child).  The pickle
-stream travels between our own two processes through a private temporary
-folder, and the parent reads it with :class:`_AnalysisUnpickler`, which only
-resolves the classes an Analysis is made of (numpy, pandas, our dataclasses).
+(the per-row args packed into one blob first) writes what it analysed (:class:`Handover`: the models,
+the shown rank's computed analyses and timeline pyramids) as ``.npy`` columns +
+a JSON manifest (:mod:`profiler_gui.columnar_store`) into a private temporary
+folder, and the parent maps the big columns with ``numpy.load(mmap_mode="r")``:
+one copy of a 1 GB trace's columns, nothing unpickled.  Cancel kills the child.
+No Qt here.  The trace file itself is only ever parsed as JSON (in the child).
 """
 from __future__ import annotations
 
-import io
 import json
 import os
-import pickle
 import select
 import shutil
 import subprocess
@@ -26,73 +22,58 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
+from analyzers.paths import PROJECT_ROOT, child_env
 
-from .analysis import Cancelled, Opened
-from .analysis import load_session as load_and_analyze
+from .analysis import Cancelled, Opened, load_session
+from .columnar_store import PackedBytes, read_store, write_store
 
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: inputs larger than this (uncompressed estimate, bytes) load in a child process
 THRESHOLD_BYTES = int(os.environ.get("TORCHSCOPE_ISOLATE_BYTES", str(48 * 2**20)))
 
 
-_SAFE_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "slice", "complex", "bytearray",
-                            "bytes", "range", "float", "int", "str", "bool", "object", "getattr"})
-_SAFE_ROOTS = frozenset({"numpy", "pandas", "analyzers", "collections", "copyreg", "datetime", "enum", "_codecs",
-                         "msgspec"})
-_SAFE_MODULES = frozenset({"profiler_gui.analysis", "profiler_gui.isolated_load", "profiler_gui.timeline.data"})
+#: the per-row raw args travel as one blob + offsets (kept under its old name for callers)
+PackedArgs = PackedBytes
 
 
-class _AnalysisUnpickler(pickle.Unpickler):
-    """Resolves only the classes an Analysis holds; anything else is refused."""
+@dataclass
+class Handover:
+    """What the loader process hands back: the models, the shown rank's computed analyses, its pyramids."""
 
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "builtins":
-            allowed = name in _SAFE_BUILTINS
-        else:
-            allowed = module in _SAFE_MODULES or module.split(".")[0] in _SAFE_ROOTS
-        if not allowed:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the loader process")
-        return super().find_class(module, name)
+    path: str
+    models: list[Any]
+    rank: int
+    pyramids: dict[int, Any]
+    values: dict[str, Any]  # the shown rank's memo values that the store can carry
+    errors: dict[str, list[str]]  # memo key -> [analysis, message]
+    counts: dict[str, int]
 
 
-class PackedArgs:
-    """Per-row raw args as one bytes blob + offsets; indexes like the original object array."""
+def _handover(opened: Opened) -> Handover:
+    """The store carries arrays, tables and our dataclasses: analyses of other shapes are recomputed on demand."""
+    memo = opened.session.rank(opened.rank).memo
+    values = {k: v for k, v in memo.values.items() if k != "facts"}  # rule facts: rebuilt lazily if asked
+    return Handover(opened.path, opened.session.models, opened.rank, opened.pyramids, values,
+                    {k: [e.analysis, e.message] for k, e in memo.errors.items()},
+                    {k: int(v) for k, v in memo.counts.items() if k in values or k in memo.errors})
 
-    def __init__(self, blob: bytes, offsets: np.ndarray, present: np.ndarray) -> None:
-        self.blob = blob
-        self.offsets = offsets  # int64, len n + 1
-        self.present = present  # bool, False where the row had no args (None)
 
-    @classmethod
-    def pack(cls, values: Any) -> "PackedArgs":
-        n = len(values)
-        present = np.fromiter((v is not None for v in values), dtype=bool, count=n)
-        parts = [bytes(v) if v is not None else b"" for v in values]
-        lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=n)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return cls(b"".join(parts), offsets, present)
+def _opened(h: Handover) -> Opened:
+    """The parent's Opened, its rank's memo filled with the child's results (each still computed once)."""
+    from analyzers.errors import AnalysisError
+    from analyzers.session import AnalysisSession
 
-    def __len__(self) -> int:
-        return len(self.present)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, (int, np.integer)):
-            i = int(index)
-            if i < 0:
-                i += len(self)
-            if not self.present[i]:
-                return None
-            return self.blob[self.offsets[i]:self.offsets[i + 1]]
-        idx = np.arange(len(self))[index]
-        return np.array([self[int(i)] for i in idx], dtype=object)
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
+    session = AnalysisSession(list(h.models), h.path)
+    memo = session.rank(h.rank).memo
+    memo.values.update(h.values)
+    memo.counts.update(h.counts)
+    for key, (analysis, message) in h.errors.items():
+        err = AnalysisError(analysis, Exception())
+        err.message, err.args = message, (f"{analysis} could not be computed: {message}",)
+        memo.errors[key] = err
+    return Opened(session, h.rank, dict(h.pyramids))
 
 
 def estimated_size(path: str) -> int:
@@ -124,13 +105,12 @@ def load_isolated(path: str, progress: Callable[[str, float], None], cancel: thr
     from analyzers.errors import TraceLoadError
 
     out_dir = tempfile.mkdtemp(prefix="torchscope-load-")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env = child_env()
     env.pop("QT_QPA_PLATFORM", None)
     proc = subprocess.Popen([sys.executable, "-c", "import sys; from profiler_gui.isolated_load import _child; "
                              "raise SystemExit(_child(sys.argv[1], sys.argv[2]))", path, out_dir],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
-                            cwd=REPO_ROOT)
+                            cwd=PROJECT_ROOT)
     try:
         pending = b""
         result: dict[str, Any] | None = None
@@ -166,21 +146,11 @@ def load_isolated(path: str, progress: Callable[[str, float], None], cancel: thr
                 raise Cancelled()
             raise RuntimeError(f"{result['kind']}: {result['message']}")
         progress("receiving the analysis", 0.96)
-        buffers = []
-        for i in range(int(result["buffers"])):
-            if cancel.is_set():
-                raise Cancelled()
-            fname = os.path.join(out_dir, f"buf{i}.bin")
-            buf = bytearray(os.path.getsize(fname))
-            with open(fname, "rb", buffering=0) as fh:
-                fh.readinto(buf)  # the read releases the GIL
-            buffers.append(buf)
-            time.sleep(0)
-        with open(os.path.join(out_dir, "main.pkl"), "rb") as fh:
-            head = fh.read()
-        analysis: Opened = _AnalysisUnpickler(io.BytesIO(head), buffers=buffers).load()
+        handed = read_store(out_dir)
+        if not isinstance(handed, Handover):
+            raise RuntimeError(f"the loader process handed over a {type(handed).__name__}, not a Handover")
         progress("done", 1.0)
-        return analysis
+        return _opened(handed)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -195,17 +165,16 @@ def load_and_analyze_auto(path: str, progress: Callable[[str, float], None], can
     """In a child process for big inputs, in this (worker) thread otherwise."""
     if should_isolate(path):
         return load_isolated(path, progress, cancel)
-    return load_and_analyze(path, progress, cancel)
+    return load_session(path, progress, cancel)
 
 
 # ----------------------------------------------------------------------------- child side
-def _prepare(a: Opened) -> None:
-    for m in a.session.models:
+def _prepare(models: list[Any]) -> None:
+    for m in models:
         m.__dict__.pop("names", None)  # object array: rebuilt lazily in the parent
         m.__dict__.pop("_string_index", None)
-        m.__dict__.pop("_torchscope_cache", None)
-        if not isinstance(m.args_raw, PackedArgs):
-            m.args_raw = PackedArgs.pack(m.args_raw)
+        if not isinstance(m.args_raw, PackedBytes):
+            m.args_raw = PackedBytes.pack(m.args_raw)
 
 
 def _child(path: str, out_dir: str) -> int:
@@ -224,17 +193,11 @@ def _child(path: str, out_dir: str) -> int:
     from analyzers.errors import TraceLoadError
 
     try:
-        a = load_and_analyze(path, progress)
+        opened = load_session(path, progress)
         progress("sending the analysis", 1.0)
-        _prepare(a)
-        buffers: list[pickle.PickleBuffer] = []
-        head = pickle.dumps(a, protocol=5, buffer_callback=buffers.append)
-        for i, b in enumerate(buffers):
-            with open(os.path.join(out_dir, f"buf{i}.bin"), "wb") as fh:
-                fh.write(b.raw())
-        with open(os.path.join(out_dir, "main.pkl"), "wb") as fh:
-            fh.write(head)
-        emit({"event": "done", "buffers": len(buffers)})
+        _prepare(opened.session.models)
+        n_files = write_store(_handover(opened), out_dir)
+        emit({"event": "done", "files": n_files})
     except TraceLoadError as exc:
         emit({"event": "error", "kind": "TraceLoadError", "message": str(exc), "path": exc.path, "problem": exc.problem})
     except Exception as exc:  # noqa: BLE001

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -9,7 +10,8 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui
 from pyqtgraph.Qt import compat
 
-from .data import format_counter_value, frame_rects, visible_slice
+from .data import visible_slice
+from .raster import GroupFrame, draw_level, rasterize
 
 if TYPE_CHECKING:  # pragma: no cover
     from .widget import _State
@@ -57,8 +59,24 @@ def format_ns(ns: float, digits: int = 3) -> str:
     return f"{ns:.0f} ns"
 
 
+@dataclass
+class _Frame:
+    """The view of one paint, in device pixels."""
+
+    x0: float  # view start, ns
+    x1: float  # view end, ns
+    sx: float  # px per ns
+    ox: float  # device x of the view's left edge
+    width_px: float
+    lane_boxes: list  # (lane, y, h, global lane) of the lanes on screen
+
+
 class TrackGroupItem(pg.GraphicsObject):
-    """Draws every lane of one track group (a thread, a stream, the steps)."""
+    """Draws every lane of one track group (a thread, a stream, the steps).
+
+    Slices are rasterized per frame (:mod:`.raster`): one image row per lane,
+    drawn with one ``drawImage`` per lane; labels on slices >= 24 px wide.
+    """
 
     def __init__(self, state: "_State", group_index: int) -> None:
         super().__init__()
@@ -77,7 +95,7 @@ class TrackGroupItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self.update()
 
-    def paint(self, p: QtGui.QPainter, opt, widget=None) -> None:  # noqa: C901 - one hot path
+    def paint(self, p: QtGui.QPainter, opt, widget=None) -> None:
         st = self.st
         vb = self.getViewBox()
         if vb is None or st.data is None:
@@ -87,135 +105,140 @@ class TrackGroupItem(pg.GraphicsObject):
         sx, sy = tr.m11(), tr.m22()
         if sx <= 0 or x1 <= x0:
             return
-        ns_per_px = 1.0 / sx
-        ox = sx * x0 + tr.dx()
-        width_px = (x1 - x0) * sx
-        group = st.data.groups[self.gi]
         lay = st.layout[self.gi]
+        group = st.data.groups[self.gi]
         dev_h = p.device().height() if p.device() is not None else 10000
-        p.save()
-        p.resetTransform()
-        # group band and separator
-        gy0 = sy * lay.y0 + tr.dy()
-        gy1 = sy * (lay.y0 + lay.height) + tr.dy()
-        if self.gi % 2 == 1:
-            p.fillRect(QRectF(ox, gy0, width_px, gy1 - gy0), st.colors["band_alt"])
-        p.setPen(QtGui.QPen(st.colors["separator"], 1))
-        p.drawLine(QPointF(ox, gy1 - 0.5), QPointF(ox + width_px, gy1 - 0.5))
-        p.setPen(Qt.PenStyle.NoPen)
-
-        xs_l, ys_l, ws_l, hs_l, cs_l, rows_l = [], [], [], [], [], []
-        lane_boxes = []  # (lane, y, h, global lane)
+        f = _Frame(x0, x1, sx, sx * x0 + tr.dx(), (x1 - x0) * sx, [])
         n_lanes = 1 if lay.collapsed else len(group.lanes)
         for li in range(n_lanes):
-            lane = group.lanes[li]
             ly = sy * lay.lane_y[li] + tr.dy()
             lh = sy * lay.lane_h - 1.0
-            if ly + lh < -2 or ly > dev_h + 2:
-                continue
-            gl = lay.global_lane[li]
-            lane_boxes.append((lane, ly, lh, gl))
-            lvl = lane.level_for(ns_per_px)
-            xs, w, col, row, cnt = frame_rects(lvl, x0, ns_per_px, width_px)
-            if not len(xs):
-                continue
-            xs_l.append(xs + ox)
-            ws_l.append(w)
-            ys_l.append(np.full(len(xs), ly))
-            hs_l.append(np.full(len(xs), lh))
-            cs_l.append(col)
-            rows_l.append(row)
-        total = 0
-        if xs_l:
-            xs = np.concatenate(xs_l)
-            ws = np.concatenate(ws_l)
-            ys = np.concatenate(ys_l)
-            hs = np.concatenate(hs_l)
-            cs = np.concatenate(cs_l)
-            rows = np.concatenate(rows_l)
-            total = len(xs)
-            order = np.argsort(cs, kind="stable")
-            cs_sorted = cs[order]
-            self.buf.fill(xs[order], ys[order], ws[order], hs[order])
-            bounds = np.flatnonzero(np.diff(cs_sorted)) + 1
-            starts = np.concatenate(([0], bounds))
-            ends = np.append(bounds, total)
-            brushes = st.brushes
-            for a, b in zip(starts.tolist(), ends.tolist()):
-                p.setBrush(brushes[int(cs_sorted[a])])
-                self.buf.draw(p, a, b - a)
-            # labels on rectangles wide enough
-            wide = np.flatnonzero(ws >= 24)
-            if len(wide) and lay.lane_h >= 12:
-                p.setFont(st.label_font)
-                fm = st.label_metrics
-                strings = st.model.strings
-                name_id = st.model.name_id
-                label_pens = st.label_pens
-                cache = st.elide_cache
-                for i in wide[:600].tolist():
-                    x = max(xs[i], ox)
-                    w = min(xs[i] + ws[i], ox + width_px) - x
-                    if w < 24:
-                        continue
-                    nid = int(name_id[rows[i]])
-                    key = (nid, int(w - 6) >> 3)  # 8 px width buckets
-                    text = cache.get(key)
-                    if text is None:
-                        if len(cache) > 50_000:
-                            cache.clear()
-                        text = fm.elidedText(strings[nid], Qt.TextElideMode.ElideRight, (key[1] << 3))
-                        cache[key] = text
-                    if not text or text == "…":
-                        continue
-                    p.setPen(label_pens[int(cs[i])])
-                    p.drawText(QRectF(x + 3, ys[i], w - 6, hs[i]),
-                               int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
-                p.setPen(Qt.PenStyle.NoPen)
-        self.last_rect_count = total
-
-        # highlight overlays: outlines of highlighted / matching rows
+            if not (ly + lh < -2 or ly > dev_h + 2):
+                f.lane_boxes.append((group.lanes[li], ly, lh, lay.global_lane[li]))
+        p.save()
+        p.resetTransform()
+        self._draw_band(p, f, sy * lay.y0 + tr.dy(), sy * (lay.y0 + lay.height) + tr.dy())
+        self._draw_slices(p, f)
         p.setBrush(Qt.BrushStyle.NoBrush)
-        for lane, ly, lh, gl in lane_boxes:
-            for hl, pen in ((st.search_hl.get(gl), st.pens["search"]), (st.row_hl.get(gl), st.pens["highlight"])):
-                if hl is None:
-                    continue
-                s_arr, e_arr, cm = hl
-                lo = int(np.searchsorted(cm, np.int64(math.floor(x0)), side="left"))
-                hi = int(np.searchsorted(s_arr, np.int64(math.ceil(x1)), side="right"))
-                if hi <= lo:
-                    continue
-                if hi - lo > 4 * width_px:
-                    # dense: one outline per pixel column (the first match starting in it),
-                    # plus the longest one reaching in from the left
-                    grid = np.int64(math.floor(x0)) + (np.arange(int(width_px) + 2) * ns_per_px).astype(np.int64)
-                    gi_ = np.searchsorted(s_arr, grid)
-                    pick = gi_[:-1][np.diff(gi_) > 0]
-                    first_in = int(gi_[0])
-                    if first_in > lo:
-                        pick = np.concatenate(([int(np.searchsorted(cm, cm[first_in - 1]))], pick))
-                    hs, he = s_arr[pick], e_arr[pick]
-                else:
-                    hs, he = s_arr[lo:hi], e_arr[lo:hi]
-                hx = (hs - x0) * sx
-                hw = np.maximum((he - hs) * sx, 1.0)
-                keep = (hx + hw) >= -2
-                hx, hw = hx[keep], hw[keep]
-                hxe = np.minimum(hx + hw, width_px + 3.0)
-                hx = np.maximum(hx, -3.0)
-                if len(hx) > 1:  # touching outlines fold into one box (few strokes, readable)
-                    reach = np.maximum.accumulate(hxe)
-                    idx = np.flatnonzero(np.concatenate(([True], hx[1:] > reach[:-1] + 3.0)))
-                    if len(idx) < len(hx):
-                        hxe = np.maximum.reduceat(hxe, idx)
-                        hx = hx[idx]
-                hw = np.maximum(hxe - hx, 1.0)
-                hx = hx + ox
-                p.setPen(pen)
-                n = len(hx)
-                self.buf.fill(hx - 1, np.full(n, ly - 1), hw + 2, np.full(n, lh + 2))
-                self.buf.draw(p, 0, n)
-        # selection
+        for lane, ly, lh, gl in f.lane_boxes:
+            self._draw_highlights(p, f, ly, lh, gl)
+        self._draw_selection(p, f, group)
+        p.restore()
+
+    def _draw_band(self, p: QtGui.QPainter, f: _Frame, gy0: float, gy1: float) -> None:
+        """The alternating group background and its bottom separator."""
+        st = self.st
+        if self.gi % 2 == 1:
+            p.fillRect(QRectF(f.ox, gy0, f.width_px, gy1 - gy0), st.colors["band_alt"])
+        p.fillRect(QRectF(f.ox, math.floor(gy1 - 0.5), f.width_px, 1.0), st.colors["separator"])  # 1 px line
+        p.setPen(Qt.PenStyle.NoPen)
+
+    def _draw_slices(self, p: QtGui.QPainter, f: _Frame) -> None:
+        """Rasterize the visible lanes and draw one image row per lane, then the labels."""
+        st = self.st
+        self.last_rect_count = 0
+        if not f.lane_boxes:
+            return
+        ns_per_px = 1.0 / f.sx
+        width = max(int(math.ceil(f.width_px)), 1)
+        frame = rasterize([draw_level(lane, ns_per_px) for lane, _, _, _ in f.lane_boxes], f.x0, ns_per_px, width)
+        self.last_rect_count = len(frame)
+        if not len(frame):
+            return
+        # one image for the whole group: lane k fills device rows [round(ly), round(ly + lh)), gaps stay clear
+        tops = np.array([round(ly) for _, ly, _, _ in f.lane_boxes], dtype=np.int64)
+        bottoms = np.maximum(tops + 1, [round(ly + lh) for _, ly, lh, _ in f.lane_boxes])
+        gaps = np.maximum(np.append(tops[1:], bottoms[-1]) - bottoms, 0)
+        y0 = int(tops[0])
+        rows = np.zeros((2 * len(tops), width), dtype=np.uint32)  # lane row, clear row, lane row, ...
+        rows[0::2] = st.palette_argb[frame.pixels]
+        reps = np.empty(2 * len(tops), dtype=np.int64)
+        reps[0::2], reps[1::2] = bottoms - tops, gaps
+        argb = np.repeat(rows, reps, axis=0)
+        img = QtGui.QImage(argb.data, width, len(argb), width * 4, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        p.drawImage(QPointF(round(f.ox), y0), img)
+        del img
+        self._draw_labels(p, f, frame)
+
+    def _draw_labels(self, p: QtGui.QPainter, f: _Frame, frame: GroupFrame) -> None:
+        """Slice names on entries at least 24 px wide (at most 600 per group)."""
+        st = self.st
+        wide = np.flatnonzero(frame.w_px >= 24)
+        if not len(wide) or self.st.layout[self.gi].lane_h < 12:
+            return
+        p.setFont(st.label_font)
+        fm, cache, texts = st.label_metrics, st.elide_cache, st.static_texts
+        strings, name_id = st.model.strings, st.model.name_id
+        for i in wide[:600].tolist():
+            _, ly, lh, _ = f.lane_boxes[int(frame.lane_pos[i])]
+            xs = float(frame.x_px[i]) + f.ox
+            x = max(xs, f.ox)
+            w = min(xs + float(frame.w_px[i]), f.ox + f.width_px) - x
+            if w < 24:
+                continue
+            nid = int(name_id[frame.row[i]])
+            key = (nid, int(w - 6) >> 3)  # 8 px width buckets
+            text = cache.get(key)
+            if text is None:
+                if len(cache) > 50_000:
+                    cache.clear()
+                text = fm.elidedText(strings[nid], Qt.TextElideMode.ElideRight, (key[1] << 3))
+                cache[key] = text
+            if not text or text == "…":
+                continue
+            p.setPen(st.label_pens[int(frame.color[i])])
+            texts.draw_centered_v(p, x + 3, ly, lh, text, st.label_font, "label")
+        p.setPen(Qt.PenStyle.NoPen)
+
+    def _draw_highlights(self, p: QtGui.QPainter, f: _Frame, ly: float, lh: float, gl: int) -> None:
+        """Outlines of highlighted / search-matching rows on one lane."""
+        st = self.st
+        x0, x1, sx, ox, width_px = f.x0, f.x1, f.sx, f.ox, f.width_px
+        ns_per_px = 1.0 / sx
+        for hl, pen in ((st.search_hl.get(gl), st.pens["search"]), (st.row_hl.get(gl), st.pens["highlight"])):
+            if hl is None:
+                continue
+            s_arr, e_arr, cm = hl
+            lo = int(np.searchsorted(cm, np.int64(math.floor(x0)), side="left"))
+            hi = int(np.searchsorted(s_arr, np.int64(math.ceil(x1)), side="right"))
+            if hi <= lo:
+                continue
+            if hi - lo > 4 * width_px:
+                # dense: one outline per pixel column (the first match starting in it),
+                # plus the longest one reaching in from the left
+                grid = np.int64(math.floor(x0)) + (np.arange(int(width_px) + 2) * ns_per_px).astype(np.int64)
+                gi_ = np.searchsorted(s_arr, grid)
+                pick = gi_[:-1][np.diff(gi_) > 0]
+                first_in = int(gi_[0])
+                if first_in > lo:
+                    pick = np.concatenate(([int(np.searchsorted(cm, cm[first_in - 1]))], pick))
+                hs, he = s_arr[pick], e_arr[pick]
+            else:
+                hs, he = s_arr[lo:hi], e_arr[lo:hi]
+            hx = (hs - x0) * sx
+            hw = np.maximum((he - hs) * sx, 1.0)
+            keep = (hx + hw) >= -2
+            hx, hw = hx[keep], hw[keep]
+            hxe = np.minimum(hx + hw, width_px + 3.0)
+            hx = np.maximum(hx, -3.0)
+            if len(hx) > 1:  # touching outlines fold into one box (few strokes, readable)
+                reach = np.maximum.accumulate(hxe)
+                idx = np.flatnonzero(np.concatenate(([True], hx[1:] > reach[:-1] + 3.0)))
+                if len(idx) < len(hx):
+                    hxe = np.maximum.reduceat(hxe, idx)
+                    hx = hx[idx]
+            hw = np.maximum(hxe - hx, 1.0)
+            hx = hx + ox
+            p.setPen(pen)
+            n = len(hx)
+            self.buf.fill(hx - 1, np.full(n, ly - 1), hw + 2, np.full(n, lh + 2))
+            self.buf.draw(p, 0, n)
+
+    def _draw_selection(self, p: QtGui.QPainter, f: _Frame, group) -> None:
+        """The outline of the selected slice, on its lane."""
+        st = self.st
+        x0, x1, sx, ox, width_px = f.x0, f.x1, f.sx, f.ox, f.width_px
+        lane_boxes = f.lane_boxes
         sel = st.selected
         if sel is not None:
             s, e = float(st.model.start_ns[sel]), float(st.model.end_ns[sel])
@@ -229,7 +252,6 @@ class TrackGroupItem(pg.GraphicsObject):
                     hx += ox
                     p.setPen(st.pens["selection"])
                     p.drawRect(QRectF(hx - 1, ly - 1, hw + 2, lh + 2))
-        p.restore()
 
 
 class OverlayItem(pg.GraphicsObject):
@@ -314,140 +336,6 @@ class OverlayItem(pg.GraphicsObject):
         p.setBrush(self.st.colors["flow"])
         p.drawPolygon(QtGui.QPolygonF([p2, left, right]))
         p.drawEllipse(p1, 2.5, 2.5)
-
-
-class TimeAxis(pg.AxisItem):
-    """Time axis in ns, labelled with readable units relative to the trace start."""
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 (Qt naming)
-        units = ((1e9, "s"), (1e6, "ms"), (1e3, "us"), (1.0, "ns"))
-        k = next((i for i, (d, _) in enumerate(units) if spacing >= d), 3)
-        top = max((abs(v) for v in values), default=0.0)
-        while k > 0 and top / units[k][0] >= 1e4:  # '9876500 us' -> '9.8765 s'
-            k -= 1
-        div, unit = units[k]
-        step = spacing / div
-        digits = max(0, min(9, -int(math.floor(math.log10(step) + 1e-9)))) if step > 0 else 0
-        return [f"{v / div:.{digits}f} {unit}" for v in values]
-
-
-class GutterAxis(pg.AxisItem):
-    """Left gutter with the track labels; click a label to collapse/expand its track."""
-
-    def __init__(self, state: "_State", **kw) -> None:
-        super().__init__("left", **kw)
-        self.st = state
-        self.setStyle(showValues=False, tickLength=0)
-
-    def _group_rows(self):
-        vb = self.linkedView()
-        if vb is None or self.st.data is None:
-            return []
-        out = []
-        for gi, lay in enumerate(self.st.layout):
-            top = self.mapFromScene(vb.mapViewToScene(QPointF(0, lay.y0))).y()
-            bot = self.mapFromScene(vb.mapViewToScene(QPointF(0, lay.y0 + lay.height))).y()
-            out.append((gi, top, bot))
-        return out
-
-    def paint(self, p, opt, widget=None) -> None:
-        st = self.st
-        rect = self.mapRectFromParent(self.geometry())
-        p.save()
-        p.setClipRect(rect)
-        p.fillRect(rect, st.colors["gutter"])
-        if st.data is not None:
-            fm = st.gutter_metrics
-            for gi, top, bot in self._group_rows():
-                if bot < rect.top() or top > rect.bottom():
-                    continue
-                lay = st.layout[gi]
-                group = st.data.groups[gi]
-                band = QRectF(rect.left(), top, rect.width(), bot - top)
-                if gi % 2 == 1:
-                    p.fillRect(band, st.colors["gutter_alt"])
-                p.setPen(QtGui.QPen(st.colors["separator"], 1))
-                p.drawLine(QPointF(rect.left(), bot - 0.5), QPointF(rect.right(), bot - 0.5))
-                arrow = "" if len(group.lanes) <= 1 else ("▸ " if lay.collapsed else "▾ ")
-                p.setFont(st.gutter_font)
-                p.setPen(st.colors["text"])
-                line_h = max(fm.height(), 14)
-                text = arrow + fm.elidedText(group.label, Qt.TextElideMode.ElideMiddle,
-                                             int(rect.width() - 12 - fm.horizontalAdvance(arrow)))
-                p.drawText(QRectF(rect.left() + 6, top + 2, rect.width() - 10, line_h),
-                           int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
-                if not lay.collapsed and (bot - top) > 2 * line_h + 4:
-                    sub = f"{len(group.lanes)} lanes" if group.kind == "cpu" else ", ".join(
-                        sorted({l.name.split(" ")[0] for l in group.lanes}))
-                    n_ev = sum(len(l.raw) for l in group.lanes)
-                    p.setFont(st.small_font)
-                    p.setPen(st.colors["text_dim"])
-                    p.drawText(QRectF(rect.left() + 6 + fm.horizontalAdvance(arrow), top + 2 + line_h,
-                                      rect.width() - 12, line_h),
-                               int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                               f"{sub} · {n_ev:,} events")
-        p.setPen(QtGui.QPen(st.colors["separator"], 1))
-        p.drawLine(QPointF(rect.right() - 0.5, rect.top()), QPointF(rect.right() - 0.5, rect.bottom()))
-        p.restore()
-
-    def group_at(self, y: float) -> int | None:
-        for gi, top, bot in self._group_rows():
-            if top <= y < bot:
-                return gi
-        return None
-
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802
-        if ev.button() == Qt.MouseButton.LeftButton:
-            gi = self.group_at(ev.pos().y())
-            if gi is not None:
-                self.st.toggle_collapsed(gi)
-                ev.accept()
-                return
-        ev.ignore()
-
-    def mouseDragEvent(self, ev) -> None:  # noqa: N802 - no y panning from the gutter
-        ev.ignore()
-
-    def wheelEvent(self, ev) -> None:  # noqa: N802
-        self.st.scroll_by(-ev.delta() * 0.5)
-        ev.accept()
-
-
-class CounterAxis(pg.AxisItem):
-    """Left gutter of a counter track: its name and its peak value."""
-
-    def __init__(self, state: "_State", name: str, unit: str, peak: float, **kw) -> None:
-        super().__init__("left", **kw)
-        self.st = state
-        self.name = name
-        self.unit = unit
-        self.peak = peak
-        self.setStyle(showValues=False, tickLength=0)
-
-    def paint(self, p, opt, widget=None) -> None:
-        st = self.st
-        rect = self.mapRectFromParent(self.geometry())
-        p.save()
-        p.setClipRect(rect)
-        p.fillRect(rect, st.colors["gutter"])
-        fm = st.gutter_metrics
-        p.setFont(st.gutter_font)
-        p.setPen(st.colors["text"])
-        p.drawText(QRectF(rect.left() + 6, rect.top() + 2, rect.width() - 10, fm.height()),
-                   int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                   fm.elidedText(self.name, Qt.TextElideMode.ElideRight, int(rect.width() - 12)))
-        p.setFont(st.small_font)
-        p.setPen(st.colors["text_dim"])
-        peak = format_counter_value(self.peak, self.unit)
-        p.drawText(QRectF(rect.left() + 6, rect.top() + 2 + fm.height(), rect.width() - 10, fm.height()),
-                   int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), f"max {peak}")
-        p.setPen(QtGui.QPen(st.colors["separator"], 1))
-        p.drawLine(QPointF(rect.left(), rect.bottom() - 0.5), QPointF(rect.right(), rect.bottom() - 0.5))
-        p.drawLine(QPointF(rect.right() - 0.5, rect.top()), QPointF(rect.right() - 0.5, rect.bottom()))
-        p.restore()
-
-    def mouseDragEvent(self, ev) -> None:  # noqa: N802
-        ev.ignore()
 
 
 class TimelineViewBox(pg.ViewBox):

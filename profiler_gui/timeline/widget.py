@@ -26,9 +26,11 @@ from analyzers.categories import Kind
 from analyzers.trace_model import TraceModel
 
 from .data import GROUP_STEPS, TimelineData, build_pyramids, event_at
-from .items import (CounterAxis, GutterAxis, OverlayItem, TimeAxis, TimelineViewBox, TrackGroupItem,
-                    format_ns)
+from .axes import CounterAxis, GutterAxis, TimeAxis
+from .items import OverlayItem, TimelineViewBox, TrackGroupItem, format_ns
 from .palette import THEMES, event_palette
+from .raster import draw_level, row_drawn_at
+from .text_cache import StaticTextCache
 
 Qt = QtCore.Qt
 QPointF = QtCore.QPointF
@@ -71,11 +73,13 @@ class _State:
         self.colors: dict[str, QtGui.QColor] = {}
         self.pens: dict[str, QtGui.QPen] = {}
         self.brushes: list[QtGui.QBrush] = []
+        self.palette_argb = np.zeros(1, dtype=np.uint32)
         self.label_pens: list[QtGui.QPen] = []
         self.label_font = QtGui.QFont()
         self.label_font.setPointSizeF(7.5)
         self.label_metrics = QtGui.QFontMetrics(self.label_font)
         self.elide_cache: dict[tuple[int, int], str] = {}
+        self.static_texts = StaticTextCache()
         self.gutter_font = QtGui.QFont()
         self.gutter_font.setPointSizeF(8.5)
         self.gutter_font.setBold(True)
@@ -89,6 +93,8 @@ class _State:
         self.colors = {k: QtGui.QColor(*v) for k, v in spec.items()}
         pal = event_palette(theme)
         self.brushes = [QtGui.QBrush(QtGui.QColor(*rgb)) for rgb in pal]
+        # colour index -> premultiplied ARGB pixel; the extra last entry (index -1) is transparent
+        self.palette_argb = np.array([QtGui.QColor(*rgb).rgba() for rgb in pal] + [0], dtype=np.uint32)
         self.label_pens = []
         for r, g, b in pal:
             lum = 0.299 * r + 0.587 * g + 0.114 * b
@@ -553,8 +559,11 @@ class TimelineWidget(QtWidgets.QWidget):
                 if lay.lane_y[li] <= y < lay.lane_y[li] + lay.lane_h:
                     lane = st.data.groups[gi].lanes[li]
                     (x0, x1), _ = self.vb.viewRange()
-                    tol = 3.0 * (x1 - x0) / max(self.vb.width(), 1.0)
-                    idx = event_at(lane.raw, x, tol)
+                    ns_per_px = (x1 - x0) / max(self.vb.width(), 1.0)
+                    drawn = row_drawn_at(draw_level(lane, ns_per_px), x0, ns_per_px, x)
+                    if drawn >= 0:  # exactly what is painted under the pointer
+                        return drawn
+                    idx = event_at(lane.raw, x, 3.0 * ns_per_px)  # a near miss: the closest slice
                     return None if idx < 0 else int(lane.raw.row[idx])
         return None
 
