@@ -57,7 +57,7 @@ def test_write_samples_header_order_and_empty_cells(tmp_path):
     assert tuple(table[0]) == bundle.SAMPLE_COLUMNS
     assert table[0][:2] == ["time_ns", "source"]
     assert table[1][:3] == ["10", "gpu0", "99"] and table[1][-1] == ""  # sorted by time, empty cells
-    assert table[2][1] == "host" and table[2][-2:] == ["12.5", "1000"]
+    assert table[2][1] == "host" and table[2][-3:] == ["12.5", "", "1000"]  # cpu, workload cpu (none), rss
 
 
 def test_write_samples_header_only(tmp_path):

@@ -42,32 +42,27 @@ def test_compare_view_separates_reduced_and_info_from_still_present(qtbot):
     assert "No GPU used" in _section(text, "Notes")
 
 
-def _fake_analysis(n_steps: int):
-    from types import SimpleNamespace
+def _session_with_steps(tmp_path, n_steps: int):
+    """A real session: ``n_steps`` CPU steps of 1 ms, each a 0.3 ms DataLoader wait and 0.6 ms of ops."""
+    from analyzers.session import AnalysisSession
+    from tests.analyzers.trace_builder import TraceBuilder
 
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    steps = pd.DataFrame({"step": np.arange(n_steps), "step_ms": 20 + rng.random(n_steps)})
-    bd = pd.DataFrame({"dataloader_ms": 5 + rng.random(n_steps), "cpu_exec_ms": 14 + rng.random(n_steps),
-                       "other_ms": np.ones(n_steps)}, index=pd.Index(np.arange(n_steps), name="step"))
-    bd["step_ms"] = bd.sum(axis=1)
-    return SimpleNamespace(steps=steps, steps_raw=None, model=SimpleNamespace(run_info={}), breakdown=bd,
-                           mean_breakdown={c: float(bd[c].mean()) for c in bd.columns}, unavailable={})
+    b = TraceBuilder.bare()
+    for t in b.steps(n_steps, 1000.0):
+        b.dataloader(t + 1, 300)
+        b.cpu_op("aten::addmm", t + 320, 600)
+    return AnalysisSession([b.load(tmp_path, f"s{n_steps}.json")], "steps.json")
 
 
 @pytest.mark.parametrize("n_steps", [5, 115])
-def test_overview_step_axis_scales(qtbot, n_steps):
+def test_overview_step_axis_scales(qtbot, tmp_path, n_steps):
     import pyqtgraph as pg
 
     from profiler_gui.views.overview import OverviewView
 
     view = OverviewView()
     qtbot.addWidget(view)
-    a = _fake_analysis(n_steps)
-    view._set_steps(a)
-    view._set_breakdown(a)
+    view.show_rank(_session_with_steps(tmp_path, n_steps), 0)
     for plot in (view.step_plot, view.bd_plot):
         items = plot.getPlotItem().items
         assert plot.getPlotItem().legend is None  # no legend over the bars
