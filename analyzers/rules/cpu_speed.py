@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..categories import Kind
+from .. import intervals as iv
+from ..categories import DATALOADER_PREFIXES, Kind
 from ..findings import Finding, severity_for
 from ..op_names import is_conv_name, is_gemm_name
 from ..step_stats import StepSeries
@@ -39,6 +40,8 @@ ELEMENTWISE_OPS = frozenset({
     "aten::threshold_backward", "aten::gelu_backward", "aten::tanh_backward", "aten::native_dropout_backward",
 })
 DROPOUT_OPS = ("aten::dropout", "aten::native_dropout", "aten::bernoulli_")
+#: host ranges whose element-wise ops compiling the model does not fuse (the optimizer, data loading)
+NOT_THE_MODEL = ("Optimizer.step#", "Optimizer.zero_grad#", *DATALOADER_PREFIXES)
 
 
 def _cpu_only(f: ModelFacts) -> bool:
@@ -61,6 +64,20 @@ def _fp32_rows(f: ModelFacts, rows: np.ndarray) -> np.ndarray:
         return rows
     keep = [bool(t) and any(x == "float" for x in t if isinstance(x, str)) for t in types]
     return rows[np.asarray(keep, bool)]
+
+
+def _outside(f: ModelFacts, rows: np.ndarray, prefixes: tuple[str, ...]) -> np.ndarray:
+    """``rows`` that do not start inside a host range named with one of ``prefixes`` on the same thread."""
+    m = f.model
+    ranges = np.flatnonzero(f.name_mask("ranges:" + "|".join(prefixes), lambda s: s.startswith(prefixes)))
+    if not len(ranges) or not len(rows):
+        return rows
+    stride = int(m.end_ns.max()) + 2  # one interval set for all threads: times shifted by thread
+
+    def key(r: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return m.track_id[r].astype(np.int64) * stride + t
+    s, e = iv.union(key(ranges, m.start_ns[ranges]), key(ranges, m.end_ns[ranges]))
+    return rows[~iv.point_in(s, e, key(rows, m.start_ns[rows]))]
 
 
 def _op_series(f: ModelFacts, key: str, pred) -> tuple[np.ndarray, StepSeries]:  # noqa: ANN001
@@ -114,7 +131,9 @@ def cpu_fusion(f: ModelFacts) -> Finding | None:
     _, conv_s, _, gemm_s = _conv_and_gemm(f)
     if conv_s.median_ms >= gemm_s.median_ms or gemm_s.median_ms <= 0:
         return None  # conv nets: compile measured slower on a 2-core CPU
-    rows, series = _op_series(f, "elementwise", lambda s: s in ELEMENTWISE_OPS)
+    rows, _ = _op_series(f, "elementwise", lambda s: s in ELEMENTWISE_OPS)
+    rows = _outside(f, rows, NOT_THE_MODEL)  # the optimizer's for-loop is OPT1's, not the compiler's
+    series = f.series(rows)
     ops_per_step = len(rows) / f.n_steps
     if ops_per_step < FUSE_MIN_OPS or not series.holds_in_most(FUSE_MIN_PCT):
         return None

@@ -82,3 +82,17 @@ def test_cpuq1_counts_only_layers_quantize_dynamic_converts(tmp_path) -> None:
     assert "CPUQ1" in rules_of(_trace(tmp_path, linear, kind="infer", name="l.json"))
     no_linear_modules = {"module_types": [{"type": "transformers.pytorch_utils.Conv1D", "count": 8, "params": 1}]}
     assert "CPUQ1" not in rules_of(_trace(tmp_path, linear, kind="infer", facts=no_linear_modules, name="n.json"))
+
+
+def test_optimizer_elementwise_ops_are_not_a_fusion_chain(tmp_path) -> None:
+    """The for-loop optimizer's add_/mul_ are OPT1's business: torch.compile(model) does not fuse them."""
+    b = TraceBuilder.bare()
+    for t in b.steps(5, STEP_US):
+        b.cpu_op("aten::linear", t + 5, 400.0, args=FP32)
+        b.annotation("Optimizer.step#SGD.step", t + 410, 400.0)
+        for i in range(30):
+            b.cpu_op("aten::add_" if i % 2 else "aten::mul_", t + 411 + i * 13, 12.0)
+    m = b.load(tmp_path)
+    m.run_info = {"settings": {}, "workload_kind": "train", "env": {"cpu_count": 2}}
+    got = rules_of(m)
+    assert "CPUFUSE1" not in got and "OPT1" in got
