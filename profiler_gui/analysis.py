@@ -67,7 +67,7 @@ def warm_rank(opened: Opened, rank: int, progress: ProgressFn | None = None,
     if timeline and ra.rank not in opened.pyramids:
         _check(cancel)
         report(f"building the timeline of rank {ra.rank}", len(WARM) / (len(WARM) + 1))
-        opened.pyramids[ra.rank] = build_pyramids(ra.model)
+        opened.pyramids[ra.rank] = build_pyramids(ra.model, ra.try_get("steps")[0])
     _check(cancel)
     return opened
 

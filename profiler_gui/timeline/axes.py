@@ -17,7 +17,7 @@ from .data import format_counter_value
 from .text_cache import StaticTextCache
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .widget import _State
+    from .state import _State
 
 QRectF = QtCore.QRectF
 QPointF = QtCore.QPointF

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analyzers.categories import STEP_PREFIX, Kind
+from analyzers.steps import StepTable, step_rows, step_table
 from analyzers.trace_model import TraceModel
 
 #: smallest merged bucket is 2**BASE_SHIFT ns (4.096 us)
@@ -300,90 +301,149 @@ def _spans(start_ns: np.ndarray, end_ns: np.ndarray, counters: list[CounterSerie
     return (*whole, *(view if n else whole))  # counters only: open on them
 
 
-def build_pyramids(model: TraceModel, screen_px: int = 1920) -> TimelineData:
-    """Lanes, pyramids and counters of ``model`` (pure numpy: safe in a worker thread)."""
-    n = len(model)
-    row_color = name_color_ids(model)
-    row_lane = np.full(n, -1, dtype=np.int32)
-    groups: list[TrackGroup] = []
-    lane_group: list[int] = []
-    lane_index: list[int] = []
-    start_all = model.start_ns
-    end_all = model.end_ns
+class _GroupBuilder:
+    """Collects track groups and the lane index columns while build_pyramids walks the tracks."""
 
-    def add_group(key, label, kind, track_id, lane_rows: list[tuple[str, np.ndarray]]) -> None:
+    def __init__(self, model: TraceModel, row_color: np.ndarray, screen_px: int) -> None:
+        self.model = model
+        self.row_color = row_color
+        self.screen_px = screen_px
+        self.row_lane = np.full(len(model), -1, dtype=np.int32)
+        self.groups: list[TrackGroup] = []
+        self.lane_group: list[int] = []
+        self.lane_index: list[int] = []
+
+    def add_lane_group(self, group: TrackGroup) -> None:
+        """A group whose lanes are built already (its rows keep the lanes of their own tracks)."""
+        gi = len(self.groups)
+        for li in range(len(group.lanes)):
+            self.lane_group.append(gi)
+            self.lane_index.append(li)
+        self.groups.append(group)
+
+    def add_group(self, key: str, label: str, kind: str, track_id: int | None,
+                  lane_rows: list[tuple[str, np.ndarray]]) -> None:
+        """A group of one track: each lane's rows are drawn there (row_lane points at it)."""
+        m = self.model
         lanes = []
-        gi = len(groups)
+        gi = len(self.groups)
         for li, (lname, rows) in enumerate(lane_rows):
             rows = np.sort(rows)  # model rows are sorted by start
-            row_lane[rows] = len(lane_group) if kind != GROUP_STEPS else row_lane[rows]
-            lanes.append(build_lane(start_all[rows], end_all[rows], row_color[rows], rows, screen_px, lname))
-            lane_group.append(gi)
-            lane_index.append(li)
-        groups.append(TrackGroup(key, label, kind, track_id, lanes))
+            self.row_lane[rows] = len(self.lane_group)
+            lanes.append(build_lane(m.start_ns[rows], m.end_ns[rows], self.row_color[rows], rows,
+                                    self.screen_px, lname))
+            self.lane_group.append(gi)
+            self.lane_index.append(li)
+        self.groups.append(TrackGroup(key, label, kind, track_id, lanes))
 
-    # steps (top lane); their rows stay drawn in their thread too
-    step_rows = model.rows_named(STEP_PREFIX) if n else np.empty(0, np.int64)
-    if len(step_rows):
-        step_color = np.full(len(step_rows), 0, dtype=np.int16)
-        for i, r in enumerate(step_rows):
-            step_color[i] = FAMILY_STEP * PALETTE_SIZE + (i % 2)
-        lane = build_lane(start_all[step_rows], end_all[step_rows], step_color, step_rows, screen_px, "steps")
-        groups.append(TrackGroup(GROUP_STEPS, "Steps", GROUP_STEPS, None, [lane]))
-        lane_group.append(0)
-        lane_index.append(0)
 
-    if n:
-        order_tracks = np.argsort(model.tracks.sort_index, kind="stable")
-        by_track = np.argsort(model.track_id, kind="stable")
-        counts = np.bincount(model.track_id.astype(np.int64), minlength=len(model.tracks))
-        offsets = np.concatenate(([0], np.cumsum(counts)))
-        gpu_ann = int(Kind.GPU_USER_ANNOTATION)
-        work_kinds = np.array([int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)], dtype=np.int8)
-        for t in order_tracks:
-            t = int(t)
-            rows = by_track[offsets[t]:offsets[t + 1]]
-            if not len(rows):
-                continue
-            depth = model.depth[rows].astype(np.int64)
-            lane_rows: list[tuple[str, np.ndarray]] = []
-            if model.tracks.is_device[t]:
-                ann = model.kind[rows] == gpu_ann
-                ann_rows, work_rows = rows[ann], rows[~ann]
-                if len(ann_rows):
-                    for j, d in enumerate(np.unique(depth[ann])):
-                        lane_rows.append(("annotations" if j == 0 else f"annotations {j}", ann_rows[depth[ann] == d]))
-                is_work = np.isin(model.kind[work_rows], work_kinds)
-                # kernels / copies of one stream share one lane (only real overlaps get more);
-                # syncs and other device events get lanes of their own below
-                for label, part in (("kernels", work_rows[is_work]), ("sync", work_rows[~is_work])):
-                    if not len(part):
-                        continue
-                    wl = overlap_lanes(start_all[part], end_all[part])
-                    for j in range(int(wl.max()) + 1):
-                        lane_rows.append((label if j == 0 else f"{label} {j}", part[wl == j]))
-                kind = GROUP_GPU
-            else:
-                for d in np.unique(depth):
-                    lane_rows.append((f"depth {int(d)}", rows[depth == d]))
-                kind = GROUP_CPU
-            add_group(f"track:{t}", model.tracks.label(t), kind, t, lane_rows)
+def _step_lane_rows(model: TraceModel, steps: StepTable) -> tuple[np.ndarray, np.ndarray]:
+    """(index into ``steps``, ``ProfilerStep#<number>`` row) of each kept step that has such a row."""
+    if not steps.from_profiler_steps or not steps.count:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    row_of: dict[int, int] = {}
+    for r in step_rows(model).tolist():  # by start: the first range of each number, as step_table keeps
+        name = model.name(r)
+        try:
+            row_of.setdefault(int(name[len(STEP_PREFIX):]), int(r))
+        except ValueError:
+            continue
+    pairs = [(i, row_of[int(n)]) for i, n in enumerate(steps.number.tolist()) if int(n) in row_of]
+    idx = np.array([p[0] for p in pairs], dtype=np.int64)
+    rows = np.array([p[1] for p in pairs], dtype=np.int64)
+    return idx, rows
 
+
+def _steps_group(model: TraceModel, steps: StepTable, screen_px: int) -> tuple[TrackGroup | None, np.ndarray]:
+    """The Steps lane: one entry per kept step of the step table (stretched to its GPU work), and its rows."""
+    idx, rows = _step_lane_rows(model, steps)
+    if not len(rows):
+        return None, rows
+    color = (FAMILY_STEP * PALETTE_SIZE + np.arange(len(rows)) % 2).astype(np.int16)
+    start = np.asarray(steps.start_ns, np.int64)[idx]
+    end = np.asarray(steps.end_ns, np.int64)[idx]
+    lane = build_lane(start, end, color, rows, screen_px, "steps")
+    return TrackGroup(GROUP_STEPS, "Steps", GROUP_STEPS, None, [lane]), rows
+
+
+def _device_lanes(model: TraceModel, rows: np.ndarray, depth: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Lanes of a GPU stream: annotations by depth, kernels/copies, then syncs and other device events."""
+    start_all, end_all = model.start_ns, model.end_ns
+    lane_rows: list[tuple[str, np.ndarray]] = []
+    ann = model.kind[rows] == int(Kind.GPU_USER_ANNOTATION)
+    ann_rows, work_rows = rows[ann], rows[~ann]
+    if len(ann_rows):
+        for j, d in enumerate(np.unique(depth[ann])):
+            lane_rows.append(("annotations" if j == 0 else f"annotations {j}", ann_rows[depth[ann] == d]))
+    work_kinds = np.array([int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)], dtype=np.int8)
+    is_work = np.isin(model.kind[work_rows], work_kinds)
+    # kernels / copies of one stream share one lane (only real overlaps get more);
+    # syncs and other device events get lanes of their own below
+    for label, part in (("kernels", work_rows[is_work]), ("sync", work_rows[~is_work])):
+        if not len(part):
+            continue
+        wl = overlap_lanes(start_all[part], end_all[part])
+        for j in range(int(wl.max()) + 1):
+            lane_rows.append((label if j == 0 else f"{label} {j}", part[wl == j]))
+    return lane_rows
+
+
+def _add_track_groups(b: _GroupBuilder) -> None:
+    """One group per track (in the tracks' sort order): CPU threads by depth, GPU streams by kind."""
+    model = b.model
+    order_tracks = np.argsort(model.tracks.sort_index, kind="stable")
+    by_track = np.argsort(model.track_id, kind="stable")
+    counts = np.bincount(model.track_id.astype(np.int64), minlength=len(model.tracks))
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    for t in order_tracks.tolist():
+        rows = by_track[offsets[t]:offsets[t + 1]]
+        if not len(rows):
+            continue
+        depth = model.depth[rows].astype(np.int64)
+        if model.tracks.is_device[t]:
+            lane_rows, kind = _device_lanes(model, rows, depth), GROUP_GPU
+        else:
+            lane_rows = [(f"depth {int(d)}", rows[depth == d]) for d in np.unique(depth)]
+            kind = GROUP_CPU
+        b.add_group(f"track:{t}", model.tracks.label(t), kind, t, lane_rows)
+
+
+def _launch_flows(model: TraceModel) -> dict[str, np.ndarray]:
+    """Launch -> work links sorted both ways (TimelineData's flow_* columns)."""
     fl = model.flows
     launch = fl.kind == fl.LAUNCH if len(fl) else np.zeros(0, bool)
     src, dst = fl.src_row[launch].astype(np.int64), fl.dst_row[launch].astype(np.int64)
     o1 = np.argsort(src, kind="stable")
     o2 = np.argsort(dst, kind="stable")
+    return dict(flow_src=src[o1], flow_src_dst=dst[o1], flow_dst=dst[o2], flow_dst_src=src[o2])
+
+
+def build_pyramids(model: TraceModel, steps: StepTable | None = None, screen_px: int = 1920) -> TimelineData:
+    """Lanes, pyramids and counters of ``model`` (pure numpy: safe in a worker thread).
+
+    ``steps`` is the rank's step table (``RankAnalysis.steps``; computed here when None): the
+    Steps lane shows its kept steps, so the timeline and the Overview agree on what a step is.
+    """
+    if steps is None:
+        steps = step_table(model)
+    n = len(model)
+    row_color = name_color_ids(model)
+    b = _GroupBuilder(model, row_color, screen_px)
+    # steps (top lane); their rows stay drawn in their thread too
+    steps_group, kept_step_rows = _steps_group(model, steps, screen_px) if n else (None, np.empty(0, np.int64))
+    if steps_group is not None:
+        b.add_lane_group(steps_group)
+    if n:
+        _add_track_groups(b)
     all_counters = _counter_series(model)
-    t_min, t_max, view_min, view_max = _spans(start_all, end_all, all_counters)
+    t_min, t_max, view_min, view_max = _spans(model.start_ns, model.end_ns, all_counters)
     return TimelineData(
-        groups=groups, counters=[c for c in all_counters if not is_empty_counter(c)],
+        groups=b.groups, counters=[c for c in all_counters if not is_empty_counter(c)],
         empty_counters=[c for c in all_counters if is_empty_counter(c)],
-        row_color=row_color, row_lane=row_lane,
-        lane_group=np.asarray(lane_group, np.int32), lane_index=np.asarray(lane_index, np.int32),
+        row_color=row_color, row_lane=b.row_lane,
+        lane_group=np.asarray(b.lane_group, np.int32), lane_index=np.asarray(b.lane_index, np.int32),
         t_min=t_min, t_max=t_max, view_min=view_min, view_max=view_max,
-        flow_src=src[o1], flow_src_dst=dst[o1], flow_dst=dst[o2], flow_dst_src=src[o2],
-        step_rows=np.asarray(step_rows, np.int64),
+        step_rows=np.asarray(kept_step_rows, np.int64), **_launch_flows(model),
     )
 
 

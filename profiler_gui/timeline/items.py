@@ -14,7 +14,7 @@ from .data import visible_slice
 from .raster import GroupFrame, draw_level, rasterize
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .widget import _State
+    from .state import _State
 
 QRectF = QtCore.QRectF
 QPointF = QtCore.QPointF
@@ -242,6 +242,8 @@ class TrackGroupItem(pg.GraphicsObject):
         sel = st.selected
         if sel is not None:
             s, e = float(st.model.start_ns[sel]), float(st.model.end_ns[sel])
+            if group.kind == "steps" and sel in st.step_row_set:
+                s, e = _step_span(group.lanes[0].raw, sel, s, e)  # the step as drawn: stretched to its GPU work
             if e >= x0 and s <= x1:
                 for lane, ly, lh, gl in lane_boxes:
                     in_lane = gl == st.data.row_lane[sel] or (group.kind == "steps" and sel in st.step_row_set)
@@ -252,6 +254,12 @@ class TrackGroupItem(pg.GraphicsObject):
                     hx += ox
                     p.setPen(st.pens["selection"])
                     p.drawRect(QRectF(hx - 1, ly - 1, hw + 2, lh + 2))
+
+
+def _step_span(raw, row: int, s: float, e: float) -> tuple[float, float]:
+    """(start, end) of ``row``'s entry in the steps lane ``raw`` level; (s, e) when it has none."""
+    k = np.flatnonzero(raw.row == row)
+    return (float(raw.start[k[0]]), float(raw.end[k[0]])) if len(k) else (s, e)
 
 
 class OverlayItem(pg.GraphicsObject):

@@ -111,6 +111,29 @@ def resnet():
 
 
 @needs_ref
+def test_steps_lane_is_the_step_table(resnet):
+    """One definition of steps: the Steps lane shows step_table's kept steps (TensorBoard semantics)."""
+    from analyzers.steps import step_table
+
+    model, data = resnet
+    steps = step_table(model)
+    assert steps.count == 6
+    group = data.groups[0]
+    assert group.label == "Steps" and len(group.lanes) == 1
+    raw = group.lanes[0].raw
+    assert raw.start.tolist() == steps.start_ns.tolist()
+    assert raw.end.tolist() == steps.end_ns.tolist()
+    assert [model.name(int(r)) for r in raw.row] == [f"ProfilerStep#{int(n)}" for n in steps.number]
+    assert data.step_rows.tolist() == raw.row.tolist()
+    # stretched to the GPU work they launched: not the raw ProfilerStep# ranges
+    rows = raw.row
+    assert (raw.end >= model.end_ns[rows]).all() and (raw.end != model.end_ns[rows]).any()
+    # a step table handed in (RankAnalysis.steps) is what the lane shows
+    again = build_pyramids(model, steps)
+    assert again.groups[0].lanes[0].raw.start.tolist() == steps.start_ns.tolist()
+
+
+@needs_ref
 def test_reference_tracks(widget, resnet):
     model, data = resnet
     widget.set_model(model, data)
