@@ -108,7 +108,7 @@ class ABResult:
                 "round_speedups": self.round_speedups, "per_sample": self.per_sample,
                 "significant": self.significant, "status": self.status, "error": self.error,
                 "seed": self.seed, "bootstrap_resamples": self.bootstrap_resamples, "predicted": self.predicted,
-                "method": "interleaved A/B children; speedup = median_A / median_B; "
+                "method": "interleaved A/B children (order A,B then B,A by round); speedup = median_A / median_B; "
                           "percentile bootstrap over pooled timed steps of each side"}
 
 
@@ -140,7 +140,8 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
     scratch = tempfile.mkdtemp(prefix="torchscope-ab-")
     try:
         for rnd in range(rounds):
-            for side in (result.a, result.b):
+            # A, B then B, A: a drift in machine load over time does not favour the side that runs second
+            for side in (result.a, result.b) if rnd % 2 == 0 else (result.b, result.a):
                 def relay(event: dict[str, Any], side: str = side.label, rnd: int = rnd) -> None:
                     if on_progress is not None:
                         on_progress({**event, "side": side, "round": rnd + 1, "rounds": rounds})

@@ -112,3 +112,22 @@ def test_format_ab_shows_prediction_and_noisy_warning():
     assert "noisy" in lines[1] and "only 2 profiled step(s)" in lines[1]
     assert format_prediction({"quality": "good", "quality_reasons": []}, 1.1) == [
         "  no finding of side A's profile proposed this fix"]
+
+
+def test_rounds_alternate_which_side_runs_first(monkeypatch, tmp_path):
+    """A, B then B, A: a machine whose load drifts over the run must not favour the side that runs second."""
+    from collectors import ab as ab_mod
+    from collectors.runner import RunResult
+
+    order: list[str] = []
+
+    def fake_run(ref, settings, out_dir, timeout_s, relay, cancel, *, name, **kw):  # noqa: ANN001, ANN003
+        side = "B" if settings.get("num_workers") == 2 else "A"
+        order.append(side)
+        return RunResult(None, "ok", None, 10.0, [10.0, 11.0, 12.0] if side == "A" else [5.0, 6.0, 7.0])
+
+    monkeypatch.setattr(ab_mod, "run_workload", fake_run)
+    monkeypatch.setattr(ab_mod.ab_prediction, "prediction", lambda bundle, fix: None)
+    result = run_ab("slow_loader", {}, {"num_workers": 2}, rounds=4, out_dir=str(tmp_path))
+    assert order == ["A", "B", "B", "A", "A", "B", "B", "A"]
+    assert result.round_speedups == [pytest.approx(11.0 / 6.0)] * 4
