@@ -277,8 +277,8 @@ class OverviewView(QWidget):
             return
         self.bd_plot.show()
         comps = [str(c).removesuffix("_ms") for c in df.columns if str(c).endswith("_ms") and str(c) != "step_ms"]
-        # the two accelerator-only categories are always zero on CUDA / ROCm / CPU traces: not listed then
-        comps = [c for c in comps if c not in ("device_other", "device_wait") or float(df[f"{c}_ms"].sum()) > 0]
+        # categories that never occur (GPU ones on a CPU-only trace, accelerator-only ones on CUDA) are not listed
+        comps = [c for c in comps if float(df[f"{c}_ms"].sum()) > 0 or c == "other"]
         bottom = np.zeros(len(df))
         x = np.arange(len(df))
         lines = use_line_chart(len(df))
