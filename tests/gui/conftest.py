@@ -32,3 +32,16 @@ def win(qtbot, settings):
     if w.task is not None:
         w.task.cancel()
         w.task.wait(30)
+
+
+@pytest.fixture
+def widget(qtbot):
+    """A shown 1400x700 timeline widget with no trace yet."""
+    from profiler_gui.timeline.widget import TimelineWidget
+
+    w = TimelineWidget()
+    qtbot.addWidget(w)
+    w.resize(1400, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    return w

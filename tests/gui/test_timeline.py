@@ -59,16 +59,6 @@ def _lit_columns(img: QtGui.QImage, widget: TimelineWidget, lane_row: int) -> in
     return int(((line & 0xFFFFFF) != bg).sum()), x1 - x0
 
 
-@pytest.fixture
-def widget(qtbot):
-    w = TimelineWidget()
-    qtbot.addWidget(w)
-    w.resize(1400, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 # ----------------------------------------------------------------------------- pure data
 def test_pyramid_levels_shrink_and_keep_longest():
     starts = np.arange(0, 100_000 * 1000, 1000, dtype=np.int64)  # 100k 1 us events, 1 us apart

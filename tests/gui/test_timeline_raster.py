@@ -51,16 +51,6 @@ def test_view_clipping_keeps_entries_entering_from_the_left() -> None:
     assert frame.x_px[0] == -2.0  # clamped like the old rectangles
 
 
-@pytest.fixture
-def widget(qtbot):
-    w = TimelineWidget()
-    qtbot.addWidget(w)
-    w.resize(1400, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 def _pixel(img: QtGui.QImage, widget: TimelineWidget, pos: QtCore.QPoint) -> int:
     origin = widget.view.mapTo(widget, QtCore.QPoint(0, 0))
     return img.pixel(pos.x() + origin.x(), pos.y() + origin.y()) & 0xFFFFFF
