@@ -103,7 +103,7 @@ def _steps(report: dict[str, Any]) -> list[str]:
         total = steps.get("mean_ms") or 0.0
         out.append("")
         out.append("Step time breakdown (mean per step)")
-        gpu_only = ("kernel", "memcpy", "memset", "runtime")  # always zero without a GPU: not shown then
+        gpu_only = ("kernel", "memcpy", "memset", "runtime", "communication")  # zero without a GPU: not shown then
         rows = [[_LABELS.get(k, k), _fmt(v, 3), _fmt(100.0 * v / total if total else None, 1, " %")]
                 for k, v in bd.items() if (report.get("gpus") or k not in gpu_only or v)
                 and (v or k not in ("device_other", "device_wait"))]
