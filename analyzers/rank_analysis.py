@@ -80,15 +80,6 @@ class RankAnalysis:
         """Kept steps (TensorBoard plugin semantics)."""
         return step_table(self.model, self.launches)
 
-    @property
-    def step_count(self) -> int:
-        return self.steps.count
-
-    @computed
-    def step_window_ns(self) -> tuple[int, int]:
-        """(first step start, last step end)."""
-        return self.steps.window_ns
-
     @computed
     def breakdown(self) -> pd.DataFrame:
         """Per step: ms per category (kernel ... other) and step_ms."""

@@ -91,11 +91,6 @@ class AnalysisSession:
     def is_multi_rank(self) -> bool:
         return len(self._ranks) > 1
 
-    @property
-    def run_info(self) -> dict[str, Any] | None:
-        """run.json of a TorchScope run bundle (None for foreign traces)."""
-        return self.rank().model.run_info if self._ranks else None
-
     # ------------------------------------------------------------ across ranks
     @computed
     def distributed(self) -> dict[str, Any]:
