@@ -37,8 +37,9 @@ class Memo:
             self.counts[key] += 1
             try:
                 value = compute()
-            except AnalysisError:
-                raise  # a dependency failed: it is recorded under its own key
+            except AnalysisError as err:  # a dependency failed: this one fails with its message, once
+                self.errors[key] = err
+                raise
             except Exception as exc:  # noqa: BLE001 - recorded and re-raised with the analysis name
                 err = AnalysisError(key, exc)
                 self.errors[key] = err

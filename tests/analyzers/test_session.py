@@ -151,3 +151,14 @@ def test_a_session_with_results_and_failures_pickles(tmp_path: Path, monkeypatch
     assert ra.memo.counts == session.rank().memo.counts
     assert ra.steps.count == 3 and ra.memo.counts["steps"] == 1  # kept, not recomputed
     assert ra.try_get("kernel_table")[1] == report["errors"]["rank 0: kernel_table"]
+
+
+def test_a_failed_dependency_fails_its_dependents_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = TraceBuilder()
+    for t in b.steps(3, 1000.0):
+        b.op_with_kernel("aten::mm", "sm80_sgemm", t + 10, 20, 500)
+    monkeypatch.setattr(rank_analysis, "step_table", lambda *a, **k: 1 / 0)
+    ra = AnalysisSession([b.load(tmp_path)], "t.json").rank()
+    for _ in range(2):
+        assert ra.try_get("breakdown")[1] == "steps could not be computed: ZeroDivisionError: division by zero"
+    assert ra.memo.counts["steps"] == 1 and ra.memo.counts["breakdown"] == 1
