@@ -229,6 +229,8 @@ def compare(a: Side, b: Side, findings_a: Sequence[Finding] | None = None,
     sess_a, sess_b = as_session(a), as_session(b)
     A, B = sess_a.rank(sess_a.slowest_rank), sess_b.rank(sess_b.slowest_rank)
     sa, sb = _side(A), _side(B)
+    if sess_a.is_multi_rank or sess_b.is_multi_rank:  # name what was opened, not the slowest rank's file
+        sa["path"], sb["path"] = sess_a.path or sa["path"], sess_b.path or sb["path"]
     out: dict[str, Any] = {"a": sa, "b": sb, "ranks": {"a": sess_a.ranks, "b": sess_b.ranks},
                            "slowest_rank": {"a": A.rank, "b": B.rank}, "per_rank": per_rank(sess_a, sess_b)}
     am, bm = sa["steps"]["mean_ms"], sb["steps"]["mean_ms"]
@@ -284,6 +286,8 @@ def format_compare_text(d: dict[str, Any]) -> str:
     lines += ["", f"{'breakdown (ms/step)':<22}{'A':>10}{'B':>10}{'delta':>10}"]
     ba, bb = a.get("breakdown_ms") or {}, b.get("breakdown_ms") or {}
     for c in _BREAKDOWN:
+        if not ba.get(c) and not bb.get(c) and c != "other":
+            continue  # a category neither run has (GPU ones on the CPU, accelerator-only ones on CUDA)
         lines.append(f"{c:<22}{_ms(ba.get(c)):>10}{_ms(bb.get(c)):>10}{_ms(d['breakdown_delta_ms'].get(c)):>10}")
     lines += ["", f"Largest changes (ms/step, matched by {d.get('matched_by', 'name')})"]
     for r in d["top_changes"]:
