@@ -26,10 +26,9 @@ def host_sync(f: ModelFacts) -> Finding | None:
     if not len(calls) and not len(ops):
         return None
     n_per_step = len(calls) / f.n_steps
-    blocked_ns = int(m.dur_ns[calls].sum())
-    blocked_ms = f.per_step_ms(blocked_ns)
-    share = pct(blocked_ms, f.step_ms)
-    if n_per_step <= MAX_PER_STEP and share <= THRESHOLD_PCT:
+    blocked = f.series(calls)
+    blocked_ms, share = blocked.median_ms, blocked.median_share_pct
+    if n_per_step <= MAX_PER_STEP and not blocked.holds_in_most(THRESHOLD_PCT):
         return None
     # GPU idle right after each sync, until new work arrives.  Without the sync the host would have
     # prepared that work while it was blocked, so each sync costs at most min(blocked, idle after).
@@ -41,9 +40,9 @@ def host_sync(f: ModelFacts) -> Finding | None:
     gap = np.where(nxt < len(gs), gs[np.minimum(nxt, max(len(gs) - 1, 0))] - ends, hi - ends) if len(gs) \
         else np.zeros(len(calls), np.int64)
     gap = np.clip(gap, 0, np.clip(hi - ends, 0, None))
-    refill_ms = f.per_step_ms(int(gap.sum()))
+    refill_ms = f.series(calls, gap).median_ms
     saved_ns = np.minimum(gap, m.dur_ns[calls])
-    gain = f.per_step_ms(int(saved_ns.sum()))
+    gain = f.series(calls, saved_ns).median_ms
     bottleneck = blocked_ms + refill_ms
     if f.negligible(gain):
         return None  # the host waited, but the GPU never ran dry because of it

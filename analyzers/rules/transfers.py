@@ -26,10 +26,12 @@ def pageable_h2d(f: ModelFacts) -> Finding | None:
     launch = f.launch_of[rows]
     launch = launch[launch >= 0]
     host_ns = int(m.dur_ns[launch].sum()) if len(launch) else 0
-    cost_ms = f.per_step_ms(max(copy_ns, host_ns))
-    share = pct(cost_ms, f.step_ms)
-    if share <= H2D_THRESHOLD_PCT:
+    # per step: the larger of the copy time and the host time blocked launching it
+    cost = f.series(rows, np.maximum(m.dur_ns[rows], np.where(f.launch_of[rows] >= 0,
+                                                               m.dur_ns[np.maximum(f.launch_of[rows], 0)], 0)))
+    if not cost.holds_in_most(H2D_THRESHOLD_PCT):
         return None
+    cost_ms, share = cost.median_ms, cost.median_share_pct
     nbytes = m.bytes[rows]
     nbytes = int(nbytes[nbytes > 0].sum())
     gain = 0.5 * cost_ms
@@ -60,14 +62,16 @@ def excessive_copies(f: ModelFacts) -> Finding | None:
     rows = np.flatnonzero(cmask)
     copy_ns = int(m.dur_ns[rows].sum())
     share = pct(copy_ns, f.gpu_time_ns)
-    if share <= COPY_THRESHOLD_PCT:
-        return None
+    gpu = np.flatnonzero(f.gpu_work_mask)
+    per_step_share = 100.0 * f.series(rows).ms / np.maximum(f.series(gpu).ms, 1e-9)
+    if share <= COPY_THRESHOLD_PCT or (per_step_share > COPY_THRESHOLD_PCT).sum() <= 0.5 * len(per_step_share):
+        return None  # copies must take their share of GPU time in most steps, not in one
     names = m.names[rows]
     kinds = {"HtoD": 0, "DtoH": 0, "DtoD": 0, "Memset": 0}
     for k in kinds:
         kinds[k] = int(m.dur_ns[rows[np.char.find(names.astype(str), k) >= 0]].sum()) if len(rows) else 0
     small = int((m.bytes[rows] >= 0).sum() and ((m.bytes[rows] >= 0) & (m.bytes[rows] < 64 * 1024)).sum())
-    copy_ms = f.per_step_ms(copy_ns)
+    copy_ms = f.series(rows).median_ms
     gain = 0.5 * copy_ms
     # copies named without a direction (MTIA 'dma_request', other accelerators): say so, do not guess HtoD
     dominant = max(kinds, key=kinds.get) if any(kinds.values()) else "unlabelled"
