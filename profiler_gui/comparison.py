@@ -75,7 +75,8 @@ def _tables(out: dict[str, Any], a: AnalysisSession, b: AnalysisSession) -> None
     """Breakdown side by side, the largest changes and the resolved / new findings (as Finding objects)."""
     an = out.get("analyzer") or {}
     ba, bb = (an.get("a") or {}).get("breakdown_ms") or {}, (an.get("b") or {}).get("breakdown_ms") or {}
-    keys = [k for k in dict.fromkeys([*ba, *bb]) if ba.get(k) is not None and bb.get(k) is not None]
+    keys = [k for k in dict.fromkeys([*ba, *bb]) if ba.get(k) is not None and bb.get(k) is not None
+            and (ba[k] or bb[k] or k == "other")]  # a category neither run has is not drawn
     out["breakdown"] = None
     if keys:
         df = pd.DataFrame({"component": keys, "a_ms": [float(ba[k]) for k in keys], "b_ms": [float(bb[k]) for k in keys]})
