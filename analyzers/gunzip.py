@@ -44,7 +44,7 @@ def available_memory_bytes() -> int:
             for line in fh:
                 if line.startswith(b"MemAvailable:"):
                     return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError):  # no /proc/meminfo (not Linux): the caller has a fallback
         pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

@@ -158,7 +158,7 @@ def main() -> int:
     try:
         load = os.getloadavg()[0]
         print(f"load average {load:.1f} on {os.cpu_count()} cores (wall times include waiting for the CPU)")
-    except OSError:
+    except OSError:  # no load average on this platform: the figure is informational
         pass
     print("ALL TARGETS MET" if ok else "SOME TARGETS MISSED")
     return 0

@@ -16,7 +16,7 @@ def cpu_name() -> str:
             for line in fh:
                 if line.lower().startswith("model name"):
                     return line.split(":", 1)[1].strip()
-    except OSError:
+    except OSError:  # no /proc/cpuinfo (not Linux): platform.processor() below
         pass
     return platform.processor() or platform.machine()
 

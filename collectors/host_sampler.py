@@ -29,9 +29,9 @@ def _children(pid: int) -> list[int]:
             try:
                 with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as fh:
                     out.extend(int(c) for c in fh.read().split())
-            except OSError:
+            except OSError:  # the thread ended between listdir and open
                 continue
-    except OSError:
+    except OSError:  # the process itself is gone: it has no children
         pass
     return out
 

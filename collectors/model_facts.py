@@ -29,7 +29,7 @@ def cpu_isa_flags(cpuinfo: str = "/proc/cpuinfo") -> list[str]:
                 if line.startswith("flags"):
                     have = set(line.split(":", 1)[1].split())
                     return [f for f in ISA_FLAGS if f in have]
-    except OSError:
+    except OSError:  # no /proc/cpuinfo (not Linux): no flags known, the rules fall back to the trace
         pass
     return []
 

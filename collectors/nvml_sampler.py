@@ -63,7 +63,7 @@ class NvmlSampler:
             return fn(*args)
         except self._nv.NVMLError_NotSupported:
             self.unsupported.add(metric)
-        except self._nv.NVMLError:
+        except self._nv.NVMLError:  # a transient read error: this sample's cell stays empty
             pass
         return None
 
@@ -100,7 +100,7 @@ class NvmlSampler:
         if self._nv is not None:
             try:
                 self._nv.nvmlShutdown()
-            except self._nv.NVMLError:
+            except self._nv.NVMLError:  # already shut down or the driver went away: nothing to release
                 pass
         self._nv = None
         self._handles = []

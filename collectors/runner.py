@@ -84,7 +84,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     for target in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
         try:
             target()
-        except (ProcessLookupError, PermissionError, OSError):
+        except (ProcessLookupError, PermissionError, OSError):  # already gone: nothing left to kill
             pass
 
 
@@ -214,7 +214,7 @@ def _supervise(proc: subprocess.Popen[bytes], read_fd: int, timeout_s: float, no
                 try:  # ask the child's faulthandler for every thread's stack, into the log
                     os.kill(proc.pid, signal.SIGUSR1)
                     time.sleep(STACK_DUMP_GRACE_S)
-                except (ProcessLookupError, AttributeError):
+                except (ProcessLookupError, AttributeError):  # gone already, or no SIGUSR1 here: kill anyway
                     pass
                 break
     except KeyboardInterrupt:

@@ -77,7 +77,7 @@ def run_script(path: str, argv: list[str], cfg: LoopConfig, device: str, out_dir
     sys.path.insert(0, os.path.dirname(path))
     try:
         runpy.run_path(path, run_name="__main__")
-    except StopScript:
+    except StopScript:  # the harness stops the script once its profiled and timed steps are done
         pass
     except SystemExit as exc:
         if exc.code not in (None, 0):

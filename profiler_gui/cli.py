@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `torchscope analyze x | head`
         try:
             sys.stdout = open(os.devnull, "w")
-        except OSError:
+        except OSError:  # no devnull: the interpreter's own flush error at exit is harmless
             pass
         return 0
 

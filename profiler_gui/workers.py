@@ -124,7 +124,7 @@ def user_message(exc: BaseException) -> str:
         from collectors.errors import KnobRefused, UsageError
         from collectors.workload_ref import WorkloadRefError
         known += (KnobRefused, WorkloadRefError, UsageError)
-    except ImportError:  # pragma: no cover
+    except ImportError:  # pragma: no cover - collectors need torch; analysis-only installs have no such errors
         pass
     text = " ".join(str(exc).split())
     if isinstance(exc, known):

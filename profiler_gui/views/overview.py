@@ -5,12 +5,12 @@ import html
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from .. import theme as theme_mod
+from analyzers.gpu_metrics import GpuMetrics
 from analyzers.rank_analysis import RankAnalysis
 from analyzers.session import AnalysisSession
 
@@ -24,49 +24,25 @@ def _kv_html(rows: list[tuple[str, str]]) -> str:
     return f"<table cellspacing='2'>{cells}</table>"
 
 
-def gpu_metric_items(gpu: Any) -> list[tuple[str, str]]:
-    """Flatten whatever analyzers.gpu_metrics returned into (label, value) pairs."""
-    if gpu is None:
-        return []
-    if isinstance(gpu, (list, tuple)):
-        out: list[tuple[str, str]] = []
-        for item in gpu:
-            dev = getattr(item, "device", None)
-            prefix = f"GPU {dev}: " if dev is not None and len(gpu) > 1 else ""
-            out.extend((prefix + k, v) for k, v in gpu_metric_items(item))
-        return out
-    if hasattr(gpu, "to_dict") and not isinstance(gpu, pd.DataFrame):
-        try:
-            gpu = gpu.to_dict()
-        except TypeError:
-            pass
-    if isinstance(gpu, pd.DataFrame):
-        if len(gpu) == 1:
-            gpu = gpu.iloc[0].to_dict()
-        else:
-            num = gpu.select_dtypes("number")
-            gpu = {f"{c} (mean)": float(num[c].mean()) for c in num.columns}
-    if hasattr(gpu, "__dataclass_fields__"):
-        from dataclasses import asdict
-        gpu = asdict(gpu)
-    if not isinstance(gpu, dict):
-        return [("value", html.escape(str(gpu)))]
-    out = []
-    for k, v in gpu.items():
-        if isinstance(v, dict):
-            for k2, v2 in v.items():
-                if not isinstance(v2, (dict, list)):
-                    out.append((f"{k} {k2}", html.escape(fmt_num(v2))))
-        elif not isinstance(v, (list, np.ndarray, pd.DataFrame)):
-            key = str(k)
-            unit = ""
-            for suffix, u in (("_pct", " %"), ("_ms", " ms")):
-                if key.endswith(suffix):
-                    key, unit = key[: -len(suffix)], u
-            label = key.replace("_", " ").replace("sm ", "SM ").replace("tc ", "Tensor Core ")
-            label = label[:1].upper() + label[1:]
-            text = fmt_num(v)
-            out.append((label, html.escape(text + unit if text else "n/a")))
+def _metric_label(key: str) -> tuple[str, str]:
+    """('Utilization', ' %') for 'utilization_pct': a readable label and the unit its suffix names."""
+    unit = ""
+    for suffix, u in (("_pct", " %"), ("_ms", " ms")):
+        if key.endswith(suffix):
+            key, unit = key[: -len(suffix)], u
+    label = key.replace("_", " ").replace("sm ", "SM ").replace("tc ", "Tensor Core ")
+    return label[:1].upper() + label[1:], unit
+
+
+def gpu_metric_items(gpus: list[GpuMetrics]) -> list[tuple[str, str]]:
+    """(label, value) pairs of each device's GPU metrics, prefixed with the device when there are several."""
+    out: list[tuple[str, str]] = []
+    for g in gpus:
+        prefix = f"GPU {g.device}: " if len(gpus) > 1 else ""
+        for key, value in g.to_dict().items():
+            label, unit = _metric_label(key)
+            text = fmt_num(value)
+            out.append((prefix + label, html.escape(text + unit if text else "n/a")))
     return out
 
 

@@ -11,16 +11,17 @@ from ..samples import find_samples, samples_root
 
 
 def sample_label(path: str) -> str:
-    readme = ""
+    """The bundle's folder name, its workload and its knob settings (from its run.json)."""
+    from analyzers.bundle_reader import read_run_info
+    from analyzers.errors import TraceLoadError
+
     try:
-        import json
-        with open(os.path.join(path, "run.json"), encoding="utf-8") as fh:
-            info = json.load(fh)
-        settings = info.get("settings") or {}
-        readme = f"{info.get('workload', '')}" + (f"  ({', '.join(f'{k}={v}' for k, v in settings.items())})"
-                                                  if settings else "")
-    except (OSError, ValueError, AttributeError):
-        pass
+        info = read_run_info(path)
+    except TraceLoadError:  # an unreadable run.json: the folder name alone still tells the sample apart
+        return os.path.basename(path)
+    settings = info.get("settings") if isinstance(info.get("settings"), dict) else {}
+    readme = f"{info.get('workload', '')}" + (f"  ({', '.join(f'{k}={v}' for k, v in settings.items())})"
+                                              if settings else "")
     return f"{os.path.basename(path)}" + (f"  -  {readme}" if readme else "")
 
 
