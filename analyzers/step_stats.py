@@ -15,6 +15,12 @@ import numpy as np
 MOST_STEPS = 0.5
 
 
+def in_most_steps(hits: np.ndarray) -> bool:
+    """True when a per-step condition holds in more than :data:`MOST_STEPS` of the steps."""
+    hits = np.asarray(hits, bool)
+    return bool(len(hits)) and int(hits.sum()) > MOST_STEPS * len(hits)
+
+
 def step_index(t_ns: np.ndarray, step_start_ns: np.ndarray, step_end_ns: np.ndarray) -> np.ndarray:
     """Index of the step each time falls in (steps sorted, disjoint); -1 outside every step."""
     t = np.asarray(t_ns, np.int64)
@@ -60,10 +66,7 @@ class StepSeries:
 
     def holds_in_most(self, min_share_pct: float) -> bool:
         """True when the figure exceeds ``min_share_pct`` of the step in most steps (all of them for 1-2 steps)."""
-        if not len(self.ms):
-            return False
-        hits = int((self.share_pct > min_share_pct).sum())
-        return hits > MOST_STEPS * len(self.ms)
+        return in_most_steps(self.share_pct > min_share_pct)
 
     def spread(self) -> dict[str, Any]:
         """Evidence: the per-step figures and their min / median / max (ms)."""

@@ -15,7 +15,6 @@ import numpy as np
 from .. import intervals as iv
 from ..categories import (COMM_KERNEL_PREFIXES, COMM_OP_PREFIXES, DATALOADER_PREFIXES, GPU_WORK_KINDS, STEP_PREFIX,
                           SYNC_CALL_NAMES, Kind)
-from ..idle_time import device_idle
 from ..memo import Memo
 from ..op_names import is_backward_name
 from ..step_stats import StepSeries, per_step_ns
@@ -224,12 +223,6 @@ class ModelFacts:
         if not out_gpu:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(out_gpu), np.concatenate(out_idx)
-
-    # ------------------------------------------------------------ GPU idle
-    @cached_property
-    def gpu_idle(self) -> dict[str, float]:
-        """GPU idle in the step window (streams of a device merged) and its host-wait part (idle_time.device_idle)."""
-        return device_idle(self.model, self.window, self.launch_of)
 
     # ------------------------------------------------------------ environment
     @property

@@ -5,7 +5,9 @@ import numpy as np
 
 from ..findings import Finding, severity_for
 from ..op_names import is_conv_name
+from ..step_stats import StepSeries
 from .context import ModelFacts, pct
+from .gpu_steps import gpu_share_series
 from .precision import eligible
 from .registry import rule
 
@@ -31,6 +33,13 @@ def _conv(f: ModelFacts) -> tuple[np.ndarray, np.ndarray, float, float, float]:
     return idx, e.op_kernel_ns[idx], conv_ns, half, fp32
 
 
+def _conv_series(f: ModelFacts, idx: np.ndarray) -> StepSeries:
+    """Per step: kernel time of the convolution ops ``idx`` (indices into eligible().ops) vs the step's GPU time."""
+    e = eligible(f)
+    op_of = e.kernel_op if e.kernel_op is not None else np.full(len(e.kernel_rows), -1)
+    return gpu_share_series(f, e.kernel_rows[np.isin(op_of, idx)])
+
+
 @rule("CUDNN1", "cuDNN autotuning is off", gpu=True, vendor_specific=True)
 def cudnn_benchmark(f: ModelFacts) -> Finding | None:
     m = f.model
@@ -39,22 +48,23 @@ def cudnn_benchmark(f: ModelFacts) -> Finding | None:
     if f.settings.get("cudnn_benchmark", False) is not False:
         return None
     idx, _, conv_ns, _, _ = _conv(f)
-    share = pct(conv_ns, f.gpu_time_ns)
-    if share <= THRESHOLD_PCT:
+    series = _conv_series(f, idx)
+    if not conv_ns or not series.holds_in_most(THRESHOLD_PCT):
         return None
+    share = series.median_share_pct
     e = eligible(f)
     ops = e.ops[idx]
     shapes = {repr(a.get("Input Dims")) for a in m.args_many(ops[:2000])}
     per_step = len(ops) / f.n_steps
     static = len(shapes) <= max(1.0, per_step)
-    conv_ms = f.per_step_ms(conv_ns)
+    conv_ms = series.median_ms
     gain = (0.1 if static else 0.03) * conv_ms
     return Finding(
         severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Convolutions take {share:.0f} % of GPU time ({conv_ms:.2f} ms per step) and the run had "
                  "torch.backends.cudnn.benchmark off" + ("; their shapes repeat every step." if static else ".")),
         evidence={"conv_ms_per_step": conv_ms, "conv_pct_of_gpu": share, "distinct_conv_shapes": len(shapes),
-                  "conv_ops_per_step": per_step, "static_shapes": static},
+                  "conv_ops_per_step": per_step, "static_shapes": static, "per_step": series.spread()},
         evidence_rows=[int(r) for r in ops[:200]], evidence_ranges=f.evidence_ranges_of(ops),
         gain_ms=gain, bottleneck_ms=conv_ms, step_ms=f.step_ms,
         fix="Let cuDNN benchmark convolution algorithms once per shape.",
@@ -80,9 +90,10 @@ def channels_last(f: ModelFacts) -> Finding | None:
     if f.settings.get("channels_last") is True:
         return None
     idx, kns, conv_ns, half, fp32 = _conv(f)
-    share = pct(conv_ns, f.gpu_time_ns)
-    if share <= THRESHOLD_PCT or half <= fp32:
+    series = _conv_series(f, idx)
+    if not conv_ns or half <= fp32 or not series.holds_in_most(THRESHOLD_PCT):
         return None
+    share = series.median_share_pct
     e = eligible(f)
     ops = e.ops[idx[np.argsort(-kns)[:500]]]
     votes = [_is_nchw((a.get("Input Strides") or [None])[0]) for a in m.args_many(ops)]
@@ -93,14 +104,14 @@ def channels_last(f: ModelFacts) -> Finding | None:
     transform_ms = f.per_step_ms(int(m.dur_ns[transform].sum()))
     if nchw <= nhwc and not len(transform):
         return None
-    conv_ms = f.per_step_ms(conv_ns)
+    conv_ms = series.median_ms
     gain = 0.15 * conv_ms + transform_ms
     return Finding(
         severity=severity_for(pct(gain, f.step_ms)),
         summary=(f"Half-precision convolutions ({conv_ms:.2f} ms per step, {share:.0f} % of GPU time) get NCHW inputs"
                  + (f"; layout-transform kernels add {transform_ms:.2f} ms per step" if len(transform) else "") + "."),
         evidence={"conv_ms_per_step": conv_ms, "conv_pct_of_gpu": share, "nchw_ops": nchw, "nhwc_ops": nhwc,
-                  "layout_transform_ms_per_step": transform_ms},
+                  "layout_transform_ms_per_step": transform_ms, "per_step": series.spread()},
         evidence_rows=[int(r) for r in np.sort(np.concatenate([ops[:100], transform[:100]]))],
         evidence_ranges=f.evidence_ranges_of(ops),
         gain_ms=gain, bottleneck_ms=conv_ms + transform_ms, step_ms=f.step_ms,

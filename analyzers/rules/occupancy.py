@@ -5,6 +5,7 @@ import numpy as np
 
 from ..findings import Finding, severity_for
 from .context import ModelFacts, pct
+from .gpu_steps import gpu_ms_per_step, gpu_share_series
 from .registry import rule
 
 THRESHOLD_PCT = 10.0
@@ -28,18 +29,18 @@ def low_occupancy(f: ModelFacts) -> Finding | None:
     low_occ = np.isfinite(occ) & (occ >= 0) & (occ < LOW_OCCUPANCY_PCT)
     bad = few_blocks | low_occ
     dur = m.dur_ns[k].astype(np.float64)
-    known_ns = dur[known].sum()
-    bad_ns = dur[bad].sum()
-    share = pct(bad_ns, known_ns)
-    if share <= THRESHOLD_PCT:
+    # per step: time in badly shaped kernels against the time of kernels with a known shape
+    series = gpu_share_series(f, k[bad], of_ms=gpu_ms_per_step(f, k[known]))
+    if not series.holds_in_most(THRESHOLD_PCT):
         return None
+    share = series.median_share_pct
     # SM-time left unused: (1 - used fraction) of each bad kernel's time, used = min(blocks/SM, 1) (or occupancy/100)
     used = np.where(few_blocks, np.clip(bps, 0, 1), 1.0)
     used = np.where(low_occ, np.minimum(used, np.clip(occ / 100.0 / (LOW_OCCUPANCY_PCT / 100.0), 0, 1)), used)
-    wasted_ns = float((dur * (1.0 - used))[bad].sum())
-    bad_ms = f.per_step_ms(bad_ns)
+    wasted_ms = float(np.median(gpu_ms_per_step(f, k[bad], (dur * (1.0 - used))[bad])))
+    bad_ms = series.median_ms
     # per step, only a fraction is recoverable by fusing / bigger batches; stay conservative
-    gain = 0.5 * f.per_step_ms(wasted_ns)
+    gain = 0.5 * wasted_ms
     if f.negligible(gain):
         return None
     rows = k[bad]
@@ -52,6 +53,7 @@ def low_occupancy(f: ModelFacts) -> Finding | None:
                  f"or estimated occupancy under {LOW_OCCUPANCY_PCT:.0f} %."),
         evidence={"low_occupancy_ms_per_step": bad_ms, "low_occupancy_pct_of_kernels": share,
                   "few_blocks_kernels": int(few_blocks.sum()), "low_occupancy_kernels": int(low_occ.sum()),
+                  "per_step": series.spread(),
                   "time_weighted_blocks_per_sm": float(np.average(np.clip(bps[few_blocks], 0, 1), weights=dur[few_blocks]))
                   if few_blocks.any() else None},
         evidence_ranges=f.evidence_ranges_of(rows), evidence_rows=f.top_rows(rows),

@@ -10,6 +10,7 @@ from ..categories import Kind
 from ..findings import Finding, severity_for
 from ..op_names import is_conv_name, is_tc_eligible_op, is_tc_kernel_name
 from .context import ModelFacts, pct
+from .gpu_steps import gpu_share_series
 from .registry import rule
 
 PREC_THRESHOLD_PCT = 20.0
@@ -36,6 +37,7 @@ class Eligible:
     op_dtype: list[str] = field(default_factory=list)
     op_args: list[dict[str, Any]] = field(default_factory=list)
     op_order: np.ndarray | None = None  # indices into ops that were decoded
+    kernel_op: np.ndarray | None = None  # per kernel row: index into ops (-1 when found by kernel name)
 
 
 def _dtype_of(args: dict[str, Any]) -> str:
@@ -70,6 +72,7 @@ def _eligible(f: ModelFacts) -> Eligible:
         kmask = f.kernel_mask & ~f.comm_kernel_mask & f.name_mask(
             "gemm_kernel", lambda s: any(w in s.lower() for w in _KERNEL_GEMM_WORDS))
         gpu_rows = np.flatnonzero(kmask)
+        op_idx = np.full(len(gpu_rows), -1, np.int64)
         signal = "kernel names"
     eligible_ns = int(m.dur_ns[gpu_rows].sum())
     tc_mask = f.kernel_mask & f.name_mask("tc_kernel", is_tc_kernel_name)
@@ -99,7 +102,7 @@ def _eligible(f: ModelFacts) -> Eligible:
         dtype_known = False
         signal = signal + " (no dtypes recorded)"
     return Eligible(ops, op_kernel_ns, gpu_rows, eligible_ns, fp32_total, fp32_conv_total, half_total, float(unknown),
-                    dtype_known, tc_ns, signal, dtypes, args, order)
+                    dtype_known, tc_ns, signal, dtypes, args, order, op_idx)
 
 
 def _gpu_family(f: ModelFacts) -> str | None:
@@ -123,11 +126,13 @@ def fp32_hotspot(f: ModelFacts) -> Finding | None:
     if f.settings.get("amp") in ("bf16", "fp16"):
         return None  # already on
     e = eligible(f)
-    if not e.dtype_known:
+    if not e.dtype_known or not e.eligible_ns or not e.fp32_ns:
         return None
-    share = pct(e.fp32_ns, f.gpu_time_ns)
-    if share <= PREC_THRESHOLD_PCT:
+    # per step: the FP32 part of the eligible kernels' time (the dtype mix is the model's, not the step's)
+    fp32 = gpu_share_series(f, e.kernel_rows, f.model.dur_ns[e.kernel_rows] * (e.fp32_ns / e.eligible_ns))
+    if not fp32.holds_in_most(PREC_THRESHOLD_PCT):
         return None
+    share = fp32.median_share_pct
     cc = f.compute_capability
     if fam == "amd":
         value = "bf16"
@@ -138,8 +143,8 @@ def fp32_hotspot(f: ModelFacts) -> Finding | None:
     else:
         value = "fp16"
         why = "fp16 runs on Tensor Cores from Volta on (bf16 needs Ampere or newer)"
-    fp32_ms = f.per_step_ms(e.fp32_ns)
-    conv_ms = f.per_step_ms(e.fp32_conv_ns)
+    fp32_ms = fp32.median_ms
+    conv_ms = fp32_ms * e.fp32_conv_ns / e.fp32_ns
     ampere = fam == "nvidia" and cc is not None and cc[0] >= 8
     if ampere:
         # cuDNN runs FP32 convolutions in TF32 on Tensor Cores by default: bf16 still helps, less
@@ -164,7 +169,7 @@ def fp32_hotspot(f: ModelFacts) -> Finding | None:
         evidence={"fp32_eligible_ms_per_step": fp32_ms, "fp32_eligible_pct_of_gpu": share,
                   "eligible_ms_per_step": f.per_step_ms(e.eligible_ns), "half_ms_per_step": f.per_step_ms(e.half_ns),
                   "tensor_core_kernel_ms_per_step": f.per_step_ms(e.tc_ns), "signal": e.signal,
-                  "fp32_conv_ms_per_step": conv_ms,
+                  "fp32_conv_ms_per_step": conv_ms, "per_step": fp32.spread(),
                   "compute_capability": list(cc) if cc else None},
         evidence_ranges=f.evidence_ranges_of(np.sort(rows)), evidence_rows=[int(r) for r in np.sort(rows)],
         gain_ms=gain, bottleneck_ms=fp32_ms, step_ms=f.step_ms,
@@ -185,12 +190,12 @@ def tensor_cores_unused(f: ModelFacts) -> Finding | None:
     e = eligible(f)
     if e.tc_ns > 0 or not e.eligible_ns:
         return None
-    share = pct(e.eligible_ns, f.gpu_time_ns)
-    if share <= PREC_THRESHOLD_PCT:
+    elig = gpu_share_series(f, e.kernel_rows)
+    if not elig.holds_in_most(PREC_THRESHOLD_PCT):
         return None
     if e.dtype_known and e.fp32_ns >= e.half_ns:
         return None  # PREC1 says it with dtype evidence
-    elig_ms = f.per_step_ms(e.eligible_ns)
+    share, elig_ms = elig.median_share_pct, elig.median_ms
     if e.dtype_known:  # half ops but no Tensor Core kernels: shapes or layouts
         knob, value = None, None
         fix = ("Half/bf16 matmuls/convs run without Tensor Core kernels: pad sizes to multiples of 8 "
@@ -208,7 +213,7 @@ def tensor_cores_unused(f: ModelFacts) -> Finding | None:
         summary=(f"Tensor-Core-eligible kernels take {elig_ms:.2f} ms per step ({share:.0f} % of GPU time) "
                  "but no kernel ran on Tensor Cores (by kernel name)."),
         evidence={"eligible_ms_per_step": elig_ms, "eligible_pct_of_gpu": share, "tensor_core_ms_per_step": 0.0,
-                  "signal": "kernel names", "dtype_signal": e.signal},
+                  "signal": "kernel names", "dtype_signal": e.signal, "per_step": elig.spread()},
         evidence_rows=[int(r) for r in np.sort(e.kernel_rows[np.argsort(-m.dur_ns[e.kernel_rows])[:200]])],
         gain_ms=gain, bottleneck_ms=elig_ms, step_ms=f.step_ms, fix=fix,
         fix_snippet="with torch.autocast(device_type='cuda', dtype=torch.bfloat16):\n    out = model(x)",
