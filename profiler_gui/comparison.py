@@ -15,6 +15,7 @@ import pandas as pd
 
 from analyzers.compare import compare
 from analyzers.session import AnalysisSession
+from collectors.ab_prediction import format_prediction
 
 from .analysis import shown_findings, step_ms, timed_steps_ms
 
@@ -44,7 +45,9 @@ def _ab_dict(ab: Any) -> dict[str, Any]:
             "a_count": len(getattr(ab.a, "step_ms", []) or []), "b_count": len(getattr(ab.b, "step_ms", []) or []),
             "a_median_ms": getattr(ab.a, "median_step_ms", None), "b_median_ms": getattr(ab.b, "median_step_ms", None),
             "significant": bool(getattr(ab, "significant", False)),
-            "per_sample": bool(getattr(ab, "per_sample", False))}
+            "per_sample": bool(getattr(ab, "per_sample", False)),
+            "prediction_lines": [x.strip() for x in format_prediction(getattr(ab, "predicted", None),
+                                                                       getattr(ab, "speedup", None))]}
 
 
 def _headline(out: dict[str, Any], a: AnalysisSession, b: AnalysisSession, ab: Any) -> None:

@@ -114,6 +114,9 @@ class CompareView(QWidget):
                         f"(median A {fmt_ms(ab.get('a_median_ms'))}, B {fmt_ms(ab.get('b_median_ms'))}); "
                         f"per round: {html.escape(rs) or '-'}; {sig}"
                         + ("; batch sizes differ: time per sample compared" if ab.get("per_sample") else ""))
+            for line in ab.get("prediction_lines") or []:  # predicted vs measured; a noisy profile warned
+                style = " style='color:#c8473e'" if line.startswith("warning") else ""
+                head.append(f"<span{style}>{html.escape(line)}</span>")
         bits = [f"median step A {fmt_ms(r.get('a_median_ms'))} ({html.escape(r.get('a_steps_label', ''))}), "
                 f"B {fmt_ms(r.get('b_median_ms'))} ({html.escape(r.get('b_steps_label', ''))})"]
         if r.get("profiled_ratio"):

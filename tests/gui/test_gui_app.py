@@ -313,6 +313,10 @@ def test_apply_fix_and_rerun_end_to_end(qtbot, win, tmp_path):
     assert r["speedup"] > 1.0, (r["a_steps"], r["b_steps"], r["ab"])
     assert len(r["a_steps"]) == 8 and len(r["b_steps"]) == 8  # each bundle's timed steps
     assert "95% CI" in win.compare_view.headline.text() and "interleaved" in win.compare_view.headline.text()
+    # the finding's predicted gain beside the measured speedup
+    rule = findings[idx].rule
+    assert any(x.startswith(f"predicted by {rule}:") for x in r["ab"]["prediction_lines"]), r["ab"]
+    assert f"predicted by {rule}" in win.compare_view.headline.text()
 
 
 def test_ab_user_error_shows_banner(qtbot, win, tmp_path):
