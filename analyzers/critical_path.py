@@ -1,0 +1,382 @@
+"""Critical path of one step or annotation instance, with HTA 0.5's lightweight model (docs/HTA_PARITY.md).
+
+The graph has a start and an end node per host op / runtime call and per GPU op
+of the window, on HTA's microsecond clock (:mod:`hta_view`).  Edges: op nesting
+on each host thread (an op's time between its children; consecutive top-level
+ops are joined by zero-weight dependencies; blocking syncs weigh nothing),
+launch -> kernel (a *launch delay* when the stream was empty), kernel -> next
+kernel on a stream (*kernel-kernel gap*), and Stream / Context Sync (last GPU op
+-> end of the blocking call, zero weight).  The critical path is the longest
+path; each edge on it is *cpu_bound* (host op time), *gpu_compute_bound* (GPU op
+time), *gpu_kernel_kernel_overhead* or *gpu_kernel_launch_overhead*.
+Not modelled (HTA does): cross-stream ``cudaStreamWaitEvent`` / ``Event Sync`` links.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .categories import Kind
+from .errors import TraceLoadError
+from .hta_view import COMM_RE, HtaView
+from .launches import LaunchPairs, launch_of
+
+BOUND_BY = ("cpu_bound", "gpu_compute_bound", "gpu_kernel_kernel_overhead", "gpu_kernel_launch_overhead")
+BLOCKING_CALLS = ("cudaDeviceSynchronize", "cudaStreamSynchronize", "cudaEventQuery", "cudaEventSynchronize",
+                  "cudaMemcpy", "cudaMemcpyAsync")
+LAUNCH_CALLS = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cudaMemcpyAsync", "cudaMemsetAsync",
+                "runFunction - job_prep_and_submit_for_execution", "hipLaunchKernel", "hipExtModuleLaunchKernel",
+                "hipMemsetAsync", "hipMemcpyAsync", "hipMemcpyWithStream")
+OP, DEPENDENCY, LAUNCH, KERNEL_KERNEL, SYNC = "op", "dependency", "launch_delay", "kernel_kernel", "sync"
+DEFAULT_ANNOTATION = "ProfilerStep"
+TOP_OPS = 10
+
+
+class CriticalPathError(TraceLoadError):
+    """Why there is no critical path for this trace and window (one line)."""
+
+
+@dataclass
+class CriticalPath:
+    """The path: its length, shares by what bounds it, the ops on it and its edges (rows of the model)."""
+
+    window: str
+    instance: int
+    start_us: int
+    end_us: int
+    length_us: int
+    bound_by_us: dict[str, int]
+    top_ops: list[dict[str, Any]]
+    edges: list[tuple[int, int, str, int, str]]  # (src row, dst row, edge kind, weight us, bound_by)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def length_ms(self) -> float:
+        return self.length_us / 1e3
+
+    @property
+    def bound_by_pct(self) -> dict[str, float]:
+        total = self.length_us
+        return {k: (100.0 * v / total if total else 0.0) for k, v in self.bound_by_us.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"window": self.window, "instance": self.instance, "length_ms": self.length_ms,
+                "window_ms": (self.end_us - self.start_us) / 1e3, "bound_by_pct": self.bound_by_pct,
+                "bound_by_ms": {k: v / 1e3 for k, v in self.bound_by_us.items()}, "top_ops": self.top_ops,
+                "edges_on_path": len(self.edges), "warnings": self.warnings}
+
+
+def annotation_window(view: HtaView, annotation: str | None, instance: int | None) -> tuple[str, int, int, int]:
+    """(name, instance, start us, end us) of the ``instance``-th host event whose name contains ``annotation``
+    (default: profiler steps, the second one when there are two or more: the first is often incomplete)."""
+    model = view.model
+    text = DEFAULT_ANNOTATION if annotation is None else annotation
+    ids = [i for i, s in enumerate(model.strings) if text in s]
+    rows = np.flatnonzero(view.keep & ~view.is_gpu & np.isin(model.name_id, ids)) if ids else np.empty(0, int)
+    rows = rows[np.argsort(view.start_us[rows], kind="stable")]
+    if not len(rows):
+        what = "no profiler steps; pass --annotation NAME" if annotation is None else f"no annotation {text!r}"
+        raise CriticalPathError(model.source.path if model.source else "trace", f"{what} in this trace")
+    k = (1 if len(rows) > 1 else 0) if instance is None else instance
+    if not 0 <= k < len(rows):
+        raise CriticalPathError(model.source.path if model.source else "trace",
+                                f"instance {k} of {text!r} does not exist (there are {len(rows)}: 0..{len(rows) - 1})")
+    r = rows[k]
+    return model.strings[model.name_id[r]], k, int(view.start_us[r]), int(view.end_us[r])
+
+
+class _Graph:
+    """Nodes (2 per event: start, end), weighted edges, longest path; the HTA CPGraph reduced to arrays."""
+
+    def __init__(self, view: HtaView, rows: np.ndarray) -> None:
+        self.view = view
+        self.rows = rows
+        self.start = {int(r): 2 * i for i, r in enumerate(rows)}
+        self.pred: dict[int, list[tuple[int, int, str]]] = defaultdict(list)  # node -> [(src, weight, kind)]
+        self.parent: dict[tuple[int, int], int] = {}  # (src node, dst node) -> row the edge is attributed to
+
+    def ts(self, node: int) -> int:
+        r = self.rows[node // 2]
+        return int(self.view.end_us[r] if node % 2 else self.view.start_us[r])
+
+    def row(self, node: int) -> int:
+        return int(self.rows[node // 2])
+
+    def add(self, src: int, dst: int, kind: str, zero: bool = False, attributed: int | None = None) -> None:
+        weight = 0 if zero or kind in (DEPENDENCY, SYNC) else max(0, self.ts(dst) - self.ts(src))
+        self.pred[dst].append((src, weight, kind))
+        if attributed is not None:
+            self.parent[(src, dst)] = attributed
+
+    def longest_path(self) -> list[tuple[int, int, str, int]]:
+        """Edges (src, dst, kind, weight) of the longest path (networkx ``dag_longest_path`` semantics)."""
+        n = 2 * len(self.rows)
+        succ: dict[int, list[int]] = defaultdict(list)
+        indeg = np.zeros(n, dtype=np.int64)
+        for dst, preds in self.pred.items():
+            for src, _, _ in preds:
+                succ[src].append(dst)
+                indeg[dst] += 1
+        order_key = np.array([self.ts(i) for i in range(n)], dtype=np.int64)
+        ready = sorted(np.flatnonzero(indeg == 0).tolist(), key=lambda i: order_key[i])
+        dist = np.zeros(n, dtype=np.int64)
+        best: dict[int, tuple[int, int, str]] = {}
+        seen = 0
+        while ready:
+            v = ready.pop()
+            seen += 1
+            for src, w, kind in self.pred.get(v, ()):
+                if dist[src] + w > dist[v] or (v not in best and dist[src] + w >= dist[v]):
+                    dist[v], best[v] = dist[src] + w, (src, w, kind)
+            for d in succ.get(v, ()):
+                indeg[d] -= 1
+                if indeg[d] == 0:
+                    ready.append(d)
+        if seen < n:
+            raise ValueError("the critical path graph has a cycle")
+        v = int(np.argmax(dist))
+        path = []
+        while v in best:
+            src, w, kind = best[v]
+            path.append((src, v, kind, w))
+            v = src
+        return path[::-1]
+
+
+def _window_rows(view: HtaView, launch_rows: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """(host rows, GPU rows) of the window, as HTA clips them: host events starting in it with a duration,
+    GPU events whose launch call starts in it with a duration."""
+    model = view.model
+    host_track = ~np.asarray(model.tracks.is_device, dtype=bool)[model.track_id]
+    dur = view.dur_us
+    host = np.flatnonzero(view.keep & ~view.is_gpu & host_track & (view.start_us >= lo) & (view.start_us <= hi)
+                          & (dur > 0))
+    lr = launch_rows
+    gpu = view.keep & (model.stream >= 0) & view.is_gpu & (lr >= 0)
+    lrs = np.maximum(lr, 0)
+    gpu &= (view.start_us[lrs] >= lo) & (view.start_us[lrs] <= hi) & (dur[lrs] > 0)
+    return host, np.flatnonzero(gpu)
+
+
+def _host_edges(g: _Graph, host: np.ndarray, node_row: np.ndarray) -> dict[int, int]:
+    """Op-nesting edges on each host thread (HTA ``_construct_graph_from_call_stack``); returns row -> parent row."""
+    view, model = g.view, g.view.model
+    blocking = set(model.string_id(n) for n in BLOCKING_CALLS if n in model.strings)
+    parents: dict[int, int] = {}
+    for track in np.unique(model.track_id[host]):
+        rows = host[model.track_id[host] == track]
+        rows = rows[np.lexsort((-model.dur_ns[rows], model.start_ns[rows]))]
+        stack: list[int] = []
+        state = {"last": None, "high": None, "depth": 0, "parent": -1}
+
+        def leave(r: int) -> None:
+            if not node_row[r]:
+                return
+            end = g.start[r] + 1
+            state["depth"] -= 1
+            if state["last"] is not None:
+                g.add(state["last"], end, OP, zero=int(model.name_id[r]) in blocking,
+                      attributed=_attribution(g, state["last"], end, state["parent"]))
+            if state["depth"] == 0:
+                state["last"], state["high"] = None, end
+            else:
+                state["last"], state["parent"] = end, parents.get(r, -1)
+
+        for r in rows.tolist():
+            while stack and model.end_ns[stack[-1]] <= model.start_ns[r]:
+                leave(stack.pop())
+            parents[r] = stack[-1] if stack else -1
+            stack.append(r)
+            if not node_row[r]:
+                continue
+            start = g.start[r]
+            if state["depth"] == 0 and state["high"] is not None:
+                g.add(state["high"], start, DEPENDENCY)
+            state["depth"] += 1
+            if state["last"] is not None:
+                g.add(state["last"], start, OP, attributed=_attribution(g, state["last"], start, state["parent"]))
+            state["last"], state["parent"] = start, parents[r]
+        while stack:
+            leave(stack.pop())
+    return parents
+
+
+def _attribution(g: _Graph, src: int, dst: int, src_parent: int) -> int:
+    """The row an op edge's time belongs to (HTA ``_attribute_edge``)."""
+    if src % 2 == 0:
+        return g.row(src)
+    if dst % 2 == 1:
+        return g.row(dst)
+    return src_parent
+
+
+def _queue_lengths(view: HtaView, launches: LaunchPairs) -> tuple[dict[int, int], dict[int, int]]:
+    """Per GPU row: the stream's queue length just after its launch call, and just after it started."""
+    model = view.model
+    src, dst = launches
+    names = np.array(model.strings, dtype=object)
+    ok = view.keep[src] & view.keep[dst] & (model.stream[dst] >= 0) & \
+        np.isin(names[model.name_id[src]] if len(src) else np.empty(0, dtype=object), LAUNCH_CALLS)
+    src, dst = src[ok], dst[ok]
+    at_launch: dict[int, int] = {}
+    at_start: dict[int, int] = {}
+    for s in np.unique(model.stream[dst]):
+        sel = model.stream[dst] == s
+        ts = np.concatenate([view.start_us[src[sel]], view.start_us[dst[sel]]])
+        delta = np.concatenate([np.ones(sel.sum(), np.int64), -np.ones(sel.sum(), np.int64)])
+        who = np.concatenate([dst[sel], dst[sel]])
+        order = np.argsort(ts, kind="stable")
+        q = np.cumsum(delta[order])
+        for w, d, v in zip(who[order].tolist(), delta[order].tolist(), q.tolist()):
+            (at_launch if d > 0 else at_start)[w] = v
+    return at_launch, at_start
+
+
+def linked_host_rows(view: HtaView) -> np.ndarray:
+    """Per slice: the host runtime row with the same correlation id, for GPU events (-1 when none)."""
+    model = view.model
+    out = np.full(len(model), -1, dtype=np.int64)
+    host = np.flatnonzero(~view.is_gpu & (model.correlation >= 0)
+                          & np.isin(model.kind, [int(Kind.RUNTIME), int(Kind.DRIVER)]))
+    gpu = np.flatnonzero(view.is_gpu & (model.correlation >= 0))
+    if not len(host) or not len(gpu):
+        return out
+    order = np.argsort(model.correlation[host], kind="stable")
+    keys = model.correlation[host][order]
+    pos = np.minimum(np.searchsorted(keys, model.correlation[gpu]), len(keys) - 1)
+    hit = keys[pos] == model.correlation[gpu]
+    out[gpu[hit]] = host[order][pos[hit]]
+    return out
+
+
+def _gpu_edges(g: _Graph, gpu: np.ndarray, syncs: np.ndarray, linked: np.ndarray,
+               queues: tuple[dict[int, int], dict[int, int]], waits_on: dict[int, int]) -> None:
+    """Kernel spans, launch delays, kernel-kernel gaps and Stream/Context Sync edges
+    (HTA ``_construct_graph_from_kernels``), in start order (syncs at their end)."""
+    view, model = g.view, g.view.model
+    at_launch, at_start = queues
+    context_sync = model.string_id("Context Sync") if "Context Sync" in model.strings else -2
+    stream_sync = model.string_id("Stream Sync") if "Stream Sync" in model.strings else -2
+    events = [(int(view.start_us[r]), 0, int(r)) for r in gpu.tolist()] + \
+        [(int(view.end_us[r]), 1, int(r)) for r in syncs.tolist()]
+    last: dict[int, int] = {}
+    for _, is_sync, r in sorted(events):
+        runtime = int(linked[r])
+        if is_sync:
+            name = int(model.name_id[r])
+            targets = list(last.values()) if name == context_sync else \
+                [last[int(model.stream[r])]] if name == stream_sync and int(model.stream[r]) in last else []
+            if runtime in g.start:
+                for node in targets:
+                    g.add(node, g.start[runtime] + 1, SYNC)
+            continue
+        start, stream = g.start[r], int(model.stream[r])
+        g.add(start, start + 1, OP, attributed=r)
+        prev = last.get(stream)
+        dep = waits_on.get(r)
+        dep_end = g.start[dep] + 1 if dep in g.start else None
+        if dep_end is not None:
+            g.add(dep_end, start, SYNC)
+        if (at_launch.get(r) == 1 and at_start.get(r) == 0 and runtime in g.start
+                and (prev is None or g.ts(prev) < view.start_us[runtime])
+                and (dep_end is None or g.ts(dep_end) < view.start_us[runtime])):
+            g.add(g.start[runtime], start, LAUNCH)
+        elif prev is not None and (dep_end is None or g.ts(dep_end) < g.ts(prev)):
+            g.add(prev, start, KERNEL_KERNEL, attributed=g.row(prev))
+        last[stream] = start + 1
+
+
+def _bound_by(model: Any, kind: str, row: int) -> str:
+    if kind == KERNEL_KERNEL:
+        return "gpu_kernel_kernel_overhead"
+    if kind == LAUNCH:
+        return "gpu_kernel_launch_overhead"
+    if kind != OP:
+        return ""
+    if row < 0 or model.stream[row] < 0 or not model.kind[row] in (int(Kind.KERNEL), int(Kind.MEMCPY),
+                                                                     int(Kind.MEMSET), int(Kind.SYNC)):
+        return "cpu_bound"
+    return "gpu_communication_bound" if COMM_RE.match(model.strings[model.name_id[row]]) else "gpu_compute_bound"
+
+
+def critical_path(view: HtaView, launches: LaunchPairs, annotation: str | None = None,
+                  instance: int | None = None) -> CriticalPath:
+    """The critical path of one annotation instance (default: the second profiler step) of the view's rank."""
+    model = view.model
+    path = model.source.path if model.source else "trace"
+    if not model.has_gpu:
+        raise CriticalPathError(path, "no GPU work in this trace: the critical path is the host timeline")
+    name, k, lo, hi = annotation_window(view, annotation, instance)
+    linked = linked_host_rows(view)
+    host, gpu = _window_rows(view, linked, lo, hi)
+    sync_names = [model.string_id(n) for n in ("Context Sync", "Stream Sync") if n in model.strings]
+    syncs = gpu[np.isin(model.name_id[gpu], sync_names)]
+    gpu = gpu[np.isin(model.kind[gpu], [int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)])]
+    rows = np.unique(np.concatenate([host, gpu, linked[syncs][linked[syncs] >= 0]]))
+    node_row = np.zeros(len(model), dtype=bool)
+    node_row[rows] = np.isin(model.kind[rows], [int(Kind.CPU_OP), int(Kind.RUNTIME), int(Kind.DRIVER),
+                                                int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)])
+    rows = rows[node_row[rows]]
+    g = _Graph(view, rows)
+    parents = _host_edges(g, host, node_row)
+    _gpu_edges(g, gpu, syncs, linked, _queue_lengths(view, launches), stream_wait_links(view, linked, launches))
+    edges = g.longest_path()
+    warnings = [] if model.rows_of_kind(Kind.SYNC).size else \
+        ["no CUDA sync events in this trace: GPU -> CPU waits are not linked, the path may understate GPU time"]
+    return _summarise(g, edges, parents, name, k, lo, hi, warnings)
+
+
+def _summarise(g: _Graph, edges: list[tuple[int, int, str, int]], parents: dict[int, int], name: str, k: int,
+               lo: int, hi: int, warnings: list[str]) -> CriticalPath:
+    model = g.view.model
+    bound = {b: 0 for b in BOUND_BY}
+    per_op: dict[tuple[str, str], int] = defaultdict(int)
+    out = []
+    for src, dst, kind, w in edges:
+        row = g.parent.get((src, dst), -1)
+        b = _bound_by(model, kind, row)
+        if b:
+            bound[b] = bound.get(b, 0) + w
+        if b in ("cpu_bound", "gpu_compute_bound", "gpu_communication_bound") and w > 0:
+            per_op[(model.strings[model.name_id[row]] if row >= 0 else "(root)", b)] += w
+        out.append((g.row(src), g.row(dst), kind, w, b))
+    total = sum(w for *_, w, _ in out)
+    top = sorted(per_op.items(), key=lambda kv: -kv[1])[:TOP_OPS]
+    top_ops = [{"name": n, "bound_by": b, "ms": w / 1e3, "share_pct": 100.0 * w / total if total else 0.0}
+               for (n, b), w in top]
+    _ = parents
+    return CriticalPath(name, k, lo, hi, total, bound, top_ops, out, warnings)
+
+
+def stream_wait_links(view: HtaView, linked: np.ndarray, launches: LaunchPairs) -> dict[int, int]:
+    """GPU op row -> the GPU op row it waits for through ``cudaStreamWaitEvent`` (HTA's event-sync model):
+    the source is the last op launched onto the recorded stream before ``cudaEventRecord``, the waiter the
+    next op the same thread launches onto the waiting stream after ``cudaStreamWaitEvent``."""
+    model = view.model
+    waits = model.rows_named("Stream Wait Event")
+    records = model.rows_named("cudaEventRecord")
+    if not len(waits) or not len(records):
+        return {}
+    names = np.array(model.strings, dtype=object)
+    src, dst = launches
+    ok = view.keep[src] & (model.stream[dst] >= 0) & np.isin(names[model.name_id[src]], LAUNCH_CALLS)
+    src, dst = src[ok], dst[ok]
+    order = np.argsort(view.start_us[src], kind="stable")
+    src, dst = src[order], dst[order]
+    record_of = {int(model.correlation[r]): int(r) for r in records.tolist()}
+    out: dict[int, int] = {}
+    for w, args in zip(waits.tolist(), model.args_many(waits.tolist())):
+        rec = record_of.get(int(args.get("wait_on_cuda_event_record_corr_id", -1)))
+        runtime = int(linked[w])
+        if rec is None or runtime < 0:
+            continue
+        before = np.flatnonzero((model.stream[dst] == int(args.get("wait_on_stream", -1)))
+                                & (view.start_us[src] <= view.start_us[rec]))
+        after = np.flatnonzero((model.stream[dst] == model.stream[w]) & (model.track_id[src] == model.track_id[runtime])
+                               & (view.start_us[src] >= view.start_us[runtime]))
+        if len(before) and len(after):
+            out[int(dst[after[0]])] = int(dst[before[-1]])
+    return out
