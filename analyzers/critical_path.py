@@ -78,8 +78,9 @@ def annotation_window(view: HtaView, annotation: str | None, instance: int | Non
     rows = np.flatnonzero(view.keep & ~view.is_gpu & np.isin(model.name_id, ids)) if ids else np.empty(0, int)
     rows = rows[np.argsort(view.start_us[rows], kind="stable")]
     if not len(rows):
-        what = "no profiler steps; pass --annotation NAME" if annotation is None else f"no annotation {text!r}"
-        raise CriticalPathError(model.source.path if model.source else "trace", f"{what} in this trace")
+        what = ("no profiler steps in this trace (pass --annotation NAME)" if annotation is None
+                else f"no annotation containing {text!r} in this trace")
+        raise CriticalPathError(model.source.path if model.source else "trace", what)
     k = (1 if len(rows) > 1 else 0) if instance is None else instance
     if not 0 <= k < len(rows):
         raise CriticalPathError(model.source.path if model.source else "trace",
@@ -380,3 +381,12 @@ def stream_wait_links(view: HtaView, linked: np.ndarray, launches: LaunchPairs) 
         if len(before) and len(after):
             out[int(dst[after[0]])] = int(dst[before[-1]])
     return out
+
+
+def critical_path_or_reason(view: HtaView, launches: LaunchPairs, annotation: str | None = None,
+                            instance: int | None = None) -> CriticalPath | str:
+    """:func:`critical_path`, or the one-line reason there is none (no GPU work, no such step or annotation)."""
+    try:
+        return critical_path(view, launches, annotation, instance)
+    except CriticalPathError as exc:
+        return str(exc)

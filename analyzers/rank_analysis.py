@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import intervals as iv
 from .breakdown import category_masks, cumulative_unions, mean_breakdown_ms, step_breakdown
+from .critical_path import CriticalPath, critical_path_or_reason
 from .distributed import hta_comm_overlap_pct, rank_comm_stats
 from .findings import Finding, rank_findings
 from .gpu_metrics import GpuMetrics, TensorCoreFlags, gpu_metrics, tensor_core_flags
@@ -172,6 +173,18 @@ class RankAnalysis:
                 "launch": hta_launch_summary(self.hta_view, self.launches),
                 "overlap_pct": hta_comm_overlap_pct(self.hta_view),
                 "dropped_last_step": self.hta_view.dropped_last_step}
+
+    def critical_path(self, annotation: str | None = None, instance: int | None = None) -> CriticalPath | str:
+        """Critical path of one annotation instance (default: the second profiler step; HTA's model),
+        or the one-line reason there is none."""
+        return self.memo.get(f"critical_path[{annotation}|{instance}]",
+                             lambda: critical_path_or_reason(self.hta_view, self.launches, annotation, instance))
+
+    @computed
+    def critical_path_summary(self) -> dict[str, Any]:
+        """The default window's critical path as a dict ({"reason": ...} when there is none)."""
+        cp = self.critical_path()
+        return cp.to_dict() if isinstance(cp, CriticalPath) else {"reason": cp}
 
     # ------------------------------------------------------------ rules
     @computed

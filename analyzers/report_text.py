@@ -203,9 +203,15 @@ def _critical_path(report: dict[str, Any]) -> list[str]:
     cp = report.get("critical_path") or {}
     if not cp.get("length_ms"):
         return ["", f"Critical path: {cp['reason']}"] if cp.get("reason") else []
+    return [""] + format_critical_path(cp, top=5)
+
+
+def format_critical_path(cp: dict[str, Any], top: int = 10) -> list[str]:
+    """Lines for a critical path dict (``CriticalPath.to_dict``): length, shares, top ops."""
     shares = ", ".join(f"{k} {_fmt(v, 1, ' %')}" for k, v in (cp.get("bound_by_pct") or {}).items())
-    out = ["", f"Critical path of {_short(str(cp.get('window')), 50)}: {_fmt(cp['length_ms'], 3)} ms ({shares})"]
-    for op in (cp.get("top_ops") or [])[:5]:
+    out = [f"Critical path of {_short(str(cp.get('window')), 60)} (instance {cp.get('instance')}): "
+           f"{_fmt(cp['length_ms'], 3)} ms", f"  bound by: {shares}"]
+    for op in (cp.get("top_ops") or [])[:top]:
         out.append(f"  {_fmt(op['ms'], 3):>10} ms  {op['bound_by']:<18} {_short(op['name'])}")
     return out
 
