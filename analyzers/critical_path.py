@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .categories import Kind
 from .errors import TraceLoadError
@@ -50,7 +51,7 @@ class CriticalPath:
     length_us: int
     bound_by_us: dict[str, int]
     top_ops: list[dict[str, Any]]
-    edges: list[tuple[int, int, str, int, str]]  # (src row, dst row, edge kind, weight us, bound_by)
+    edges: list[tuple[int, int, str, int, str, int]]  # (src row, dst row, kind, weight us, bound_by, at us)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -164,7 +165,7 @@ def _window_rows(view: HtaView, launch_rows: np.ndarray, lo: int, hi: int) -> tu
 
 def _host_edges(g: _Graph, host: np.ndarray, node_row: np.ndarray) -> dict[int, int]:
     """Op-nesting edges on each host thread (HTA ``_construct_graph_from_call_stack``); returns row -> parent row."""
-    view, model = g.view, g.view.model
+    model = g.view.model
     blocking = set(model.string_id(n) for n in BLOCKING_CALLS if n in model.strings)
     parents: dict[int, int] = {}
     for track in np.unique(model.track_id[host]):
@@ -322,16 +323,16 @@ def critical_path(view: HtaView, launches: LaunchPairs, annotation: str | None =
                                                 int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET)])
     rows = rows[node_row[rows]]
     g = _Graph(view, rows)
-    parents = _host_edges(g, host, node_row)
+    _host_edges(g, host, node_row)
     _gpu_edges(g, gpu, syncs, linked, _queue_lengths(view, launches), stream_wait_links(view, linked, launches))
     edges = g.longest_path()
     warnings = [] if model.rows_of_kind(Kind.SYNC).size else \
         ["no CUDA sync events in this trace: GPU -> CPU waits are not linked, the path may understate GPU time"]
-    return _summarise(g, edges, parents, name, k, lo, hi, warnings)
+    return _summarise(g, edges, name, k, lo, hi, warnings)
 
 
-def _summarise(g: _Graph, edges: list[tuple[int, int, str, int]], parents: dict[int, int], name: str, k: int,
-               lo: int, hi: int, warnings: list[str]) -> CriticalPath:
+def _summarise(g: _Graph, edges: list[tuple[int, int, str, int]], name: str, k: int, lo: int, hi: int,
+               warnings: list[str]) -> CriticalPath:
     model = g.view.model
     bound = {b: 0 for b in BOUND_BY}
     per_op: dict[tuple[str, str], int] = defaultdict(int)
@@ -343,12 +344,11 @@ def _summarise(g: _Graph, edges: list[tuple[int, int, str, int]], parents: dict[
             bound[b] = bound.get(b, 0) + w
         if b in ("cpu_bound", "gpu_compute_bound", "gpu_communication_bound") and w > 0:
             per_op[(model.strings[model.name_id[row]] if row >= 0 else "(root)", b)] += w
-        out.append((g.row(src), g.row(dst), kind, w, b))
-    total = sum(w for *_, w, _ in out)
+        out.append((g.row(src), g.row(dst), kind, w, b, g.ts(src)))
+    total = sum(e[3] for e in out)
     top = sorted(per_op.items(), key=lambda kv: -kv[1])[:TOP_OPS]
     top_ops = [{"name": n, "bound_by": b, "ms": w / 1e3, "share_pct": 100.0 * w / total if total else 0.0}
                for (n, b), w in top]
-    _ = parents
     return CriticalPath(name, k, lo, hi, total, bound, top_ops, out, warnings)
 
 
@@ -390,3 +390,14 @@ def critical_path_or_reason(view: HtaView, launches: LaunchPairs, annotation: st
         return critical_path(view, launches, annotation, instance)
     except CriticalPathError as exc:
         return str(exc)
+
+
+PATH_COLUMNS = ["#", "at_ms", "kind", "bound_by", "weight_us", "from", "to"]
+
+
+def path_table(cp: CriticalPath, model: Any) -> pd.DataFrame:
+    """The path's edges in order: when (ms from the trace start), kind, what bounds it, weight, from / to event."""
+    names = np.array(model.strings, dtype=object)
+    rows = [(i, at / 1e3, kind, b or "-", w, names[model.name_id[s]], names[model.name_id[d]])
+            for i, (s, d, kind, w, b, at) in enumerate(cp.edges)]
+    return pd.DataFrame(rows, columns=PATH_COLUMNS)

@@ -11,7 +11,7 @@ from analyzers.critical_path import CriticalPath
 from analyzers.session import AnalysisSession
 from profiler_gui.cli import main
 from tests.conftest import reference_path
-from trace_builder import TraceBuilder
+from tests.analyzers.trace_builder import TraceBuilder
 
 ALEXNET_FORWARD = "[param|pytorch.model.alex_net|0|0|0|measure|forward]"
 

@@ -1,0 +1,53 @@
+"""Critical path tab: the path of a hand-built step (see tests/analyzers/test_critical_path.py) and the reasons."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytestmark = pytest.mark.gui
+
+
+def test_view_lists_path_and_shares(qtbot, tmp_path: Path) -> None:
+    from analyzers.session import AnalysisSession
+    from profiler_gui.views.critical_path import CriticalPathView
+    from tests.analyzers.test_critical_path import _sync_step
+
+    session = AnalysisSession.load(_sync_step(tmp_path))
+    view = CriticalPathView()
+    qtbot.addWidget(view)
+    view.show_rank(session, 0)
+    text = view.summary.text()
+    assert "ProfilerStep#1" in text and "95.0 us" in text
+    # shares worked out by hand: cpu 20, gpu 63, gaps 2, launch 10 of 95 us
+    for share in ("21.1 %", "66.3 %", "2.1 %", "10.5 %"):
+        assert share in text
+    model = view.table.model
+    assert model.rowCount() == len(view.path.edges)
+    kinds = [model.row_dict(r)["kind"] for r in range(model.rowCount())]
+    assert kinds == ["op", "launch_delay", "op", "kernel_kernel", "op", "sync", "op"]
+    names = [model.row_dict(r)["to"] for r in range(model.rowCount())]
+    assert names[1] == "A" and names[3] == "B" and names[-1] == "aten::work"
+    assert view.note.isHidden()
+
+
+def test_view_says_why_there_is_no_path(qtbot, tmp_path: Path) -> None:
+    from analyzers.session import AnalysisSession
+    from profiler_gui.views.critical_path import CriticalPathView
+    from tests.analyzers.trace_builder import TraceBuilder
+
+    b = TraceBuilder.bare(gpu=True)
+    b.kernel("k", 20, 5, launch_ts=10)
+    view = CriticalPathView()
+    qtbot.addWidget(view)
+    view.show_rank(AnalysisSession.load(b.write(tmp_path / "t.pt.trace.json")), 0)
+    assert "no profiler steps in this trace" in view.note.text() and not view.note.isHidden()
+    assert view.table.model.rowCount() == 0
+
+
+def test_main_window_has_the_tab(win) -> None:
+    from profiler_gui.views.critical_path import CriticalPathView
+
+    assert isinstance(win.views["critical path"], CriticalPathView)
+    assert win.tabs.tabText(win.tabs.count() - 1) == "Critical path"
