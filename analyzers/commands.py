@@ -74,10 +74,10 @@ def cmd_critical_path(args: argparse.Namespace) -> int:
     cp = ra.critical_path(args.annotation, args.instance)
     if not isinstance(cp, CriticalPath):
         raise TraceLoadError(args.path, cp.split(": ", 1)[-1])
-    for w in cp.warnings:
-        print(f"torchscope: warning: {args.path}: {w}", file=sys.stderr)
     result = {"rank": ra.rank, **cp.to_dict()}
     if args.json:
+        for w in cp.warnings:  # the text form prints them as notes
+            print(f"torchscope: warning: {args.path}: {w}", file=sys.stderr)
         print_json(json_safe(result))
     else:
         sys.stdout.write("\n".join(format_critical_path(result)) + "\n")

@@ -157,7 +157,7 @@ def _window_rows(view: HtaView, launch_rows: np.ndarray, lo: int, hi: int) -> tu
     host = np.flatnonzero(view.keep & ~view.is_gpu & host_track & (view.start_us >= lo) & (view.start_us <= hi)
                           & (dur > 0))
     lr = launch_rows
-    gpu = view.keep & (model.stream >= 0) & view.is_gpu & (lr >= 0)
+    gpu = view.keep & view.on_stream & view.is_gpu & (lr >= 0)
     lrs = np.maximum(lr, 0)
     gpu &= (view.start_us[lrs] >= lo) & (view.start_us[lrs] <= hi) & (dur[lrs] > 0)
     return host, np.flatnonzero(gpu)
@@ -367,6 +367,8 @@ def stream_wait_links(view: HtaView, linked: np.ndarray, launches: LaunchPairs) 
     src, dst = src[ok], dst[ok]
     order = np.argsort(view.start_us[src], kind="stable")
     src, dst = src[order], dst[order]
+    by_stream = _groups(model.stream[dst].astype(np.int64), 0 * src)
+    by_thread = _groups(model.stream[dst].astype(np.int64), model.track_id[src].astype(np.int64))
     record_of = {int(model.correlation[r]): int(r) for r in records.tolist()}
     out: dict[int, int] = {}
     for w, args in zip(waits.tolist(), model.args_many(waits.tolist())):
@@ -374,12 +376,14 @@ def stream_wait_links(view: HtaView, linked: np.ndarray, launches: LaunchPairs) 
         runtime = int(linked[w])
         if rec is None or runtime < 0:
             continue
-        before = np.flatnonzero((model.stream[dst] == int(args.get("wait_on_stream", -1)))
-                                & (view.start_us[src] <= view.start_us[rec]))
-        after = np.flatnonzero((model.stream[dst] == model.stream[w]) & (model.track_id[src] == model.track_id[runtime])
-                               & (view.start_us[src] >= view.start_us[runtime]))
-        if len(before) and len(after):
-            out[int(dst[after[0]])] = int(dst[before[-1]])
+        before = by_stream.get((int(args.get("wait_on_stream", -1)), 0))
+        after = by_thread.get((int(model.stream[w]), int(model.track_id[runtime])))
+        if before is None or after is None:
+            continue
+        i = int(np.searchsorted(view.start_us[src[before]], view.start_us[rec], side="right")) - 1
+        j = int(np.searchsorted(view.start_us[src[after]], view.start_us[runtime], side="left"))
+        if i >= 0 and j < len(after):
+            out[int(dst[after[j]])] = int(dst[before[i]])
     return out
 
 
@@ -401,3 +405,11 @@ def path_table(cp: CriticalPath, model: Any) -> pd.DataFrame:
     rows = [(i, at / 1e3, kind, b or "-", w, names[model.name_id[s]], names[model.name_id[d]])
             for i, (s, d, kind, w, b, at) in enumerate(cp.edges)]
     return pd.DataFrame(rows, columns=PATH_COLUMNS)
+
+
+def _groups(a: np.ndarray, b: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """(a, b) -> positions with that pair, in position order."""
+    out: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, key in enumerate(zip(a.tolist(), b.tolist())):
+        out[key].append(i)
+    return {k: np.asarray(v, dtype=np.int64) for k, v in out.items()}

@@ -10,7 +10,9 @@ same trace (docs/HTA_PARITY.md).  What HTA does on load, reproduced here:
   host events are kept when they start before the last ``ProfilerStep``
   starts, GPU events when their correlation id is one of a kept host event's;
 * GPU events are those with a stream and a correlation id, plus the device
-  syncs ``Event Sync`` / ``Context Sync``; everything else is host.
+  syncs ``Event Sync`` / ``Context Sync``; everything else is host.  A
+  ``Context Sync`` written with stream 2**32 - 1 is "on a stream" to HTA
+  (its ``stream != -1``), so it counts as busy GPU time in the breakdown.
 
 Kernel classes follow HTA's name regexes: communication ``^nccl.*Kernel``,
 memory ``^Memcpy|^Memset|^dma``, computation whatever matches neither nor
@@ -37,12 +39,23 @@ LAUNCH_CALLS = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cudaMemcpyAsync", "c
 GPU_WORK = (int(Kind.KERNEL), int(Kind.MEMCPY), int(Kind.MEMSET))
 
 
+def raw_origin_ns(model: TraceModel) -> int:
+    """The trace's own ``ts`` of relative time 0, in ns (``origin_abs_ns`` less ``baseTimeNanoseconds``);
+    0 when unknown (relative traces without an epoch: HTA's rounding grid is then approximated)."""
+    if model.origin_abs_ns is None:
+        return 0
+    base = (model.metadata or {}).get("baseTimeNanoseconds")
+    if isinstance(base, (int, float)) and not isinstance(base, bool) and base > 0:
+        return int(model.origin_abs_ns) - int(base)
+    return int(model.origin_abs_ns)
+
+
 def hta_clock_us(model: TraceModel) -> tuple[np.ndarray, np.ndarray]:
     """(start, end) per slice in whole microseconds relative to the model's origin, as HTA rounds them.
 
-    HTA reads ``ts`` and ``dur`` as float64 microseconds, takes ``end = ts + dur`` in float64 (at
-    today's epoch a float64 microsecond has a 0.25 us grid), then ``ceil(ts)`` and ``floor(end)``."""
-    origin = int(model.origin_abs_ns)
+    HTA reads the trace's ``ts`` and ``dur`` as float64 microseconds, takes ``end = ts + dur`` in float64
+    (at today's epoch a float64 microsecond has a 0.25 us grid), then ``ceil(ts)`` and ``floor(end)``."""
+    origin = raw_origin_ns(model)
     q, r = np.divmod(origin + model.start_ns.astype(np.int64), 1000)
     ts_f = q.astype(np.float64) + r / 1000.0
     end_f = ts_f + model.dur_ns.astype(np.float64) / 1000.0
@@ -60,6 +73,7 @@ class HtaView:
     start_us: np.ndarray  # int64 per slice
     end_us: np.ndarray  # int64 per slice
     dropped_last_step: bool
+    on_stream: np.ndarray  # bool per slice: HTA's ``stream != -1``
 
     @property
     def dur_us(self) -> np.ndarray:
@@ -68,7 +82,7 @@ class HtaView:
     @cached_property
     def gpu_rows(self) -> np.ndarray:
         """Kept GPU events on a stream (what HTA's temporal breakdown and overlap read)."""
-        return np.flatnonzero(self.keep & self.is_gpu & (self.model.stream >= 0))
+        return np.flatnonzero(self.keep & self.is_gpu & self.on_stream)
 
     @cached_property
     def work_rows(self) -> np.ndarray:
@@ -108,4 +122,15 @@ def hta_view(model: TraceModel) -> HtaView:
             kept_corr = np.unique(model.correlation[host_keep & (model.correlation >= 0)])
             keep = host_keep | (is_gpu & np.isin(model.correlation, kept_corr))
             dropped = True
-    return HtaView(model, keep, is_gpu, start_us, end_us, dropped)
+    on_stream = model.stream >= 0
+    for r, args in zip(np.flatnonzero(device_sync).tolist(), model.args_many(np.flatnonzero(device_sync).tolist())):
+        on_stream[r] = _stream_arg(args.get("stream")) != -1  # 'Context Sync' is written with stream 2**32 - 1
+    return HtaView(model, keep, is_gpu, start_us, end_us, dropped, on_stream)
+
+
+def _stream_arg(value: object) -> int:
+    """HTA's stream number: the ``stream`` arg as an int, -1 when absent or not a number."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return -1

@@ -213,6 +213,7 @@ def format_critical_path(cp: dict[str, Any], top: int = 10) -> list[str]:
            f"{_fmt(cp['length_ms'], 3)} ms", f"  bound by: {shares}"]
     for op in (cp.get("top_ops") or [])[:top]:
         out.append(f"  {_fmt(op['ms'], 3):>10} ms  {op['bound_by']:<18} {_short(op['name'])}")
+    out += [f"  note: {w}" for w in cp.get("warnings") or []]
     return out
 
 

@@ -68,6 +68,13 @@ def test_reference_matches_hta(trace: str, length_us: int, shares: dict[str, flo
         assert cp.bound_by_pct[key] == pytest.approx(pct, abs=1.0), key
 
 
+def test_nccl_step_matches_hta() -> None:
+    """HTA 0.5 on hta_nccl_a100 (annotation 'ProfilerStep', instance 1): 101,398 us, all cpu_bound."""
+    cp = AnalysisSession.load(reference_path("hta_nccl_a100.json.gz")).rank(0).critical_path()
+    assert (cp.window, cp.instance) == ("ProfilerStep#5", 1)
+    assert cp.length_us == pytest.approx(101398, rel=0.01) and cp.bound_by_pct["cpu_bound"] == pytest.approx(100.0)
+
+
 def test_alexnet_top_op_is_cudamalloc() -> None:
     """HTA attributes 31,525 us of the forward's path to cudaMalloc (its breakdown, grouped by name)."""
     cp = AnalysisSession.load(reference_path("hta_alexnet_a100.json.gz")).rank(0).critical_path(ALEXNET_FORWARD, 1)
@@ -113,6 +120,10 @@ def test_no_sync_events_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     b.step(1, 0, 50)
     b.cpu_op("aten::mm", 0, 50)
     b.kernel("gemm", 20, 40, launch_ts=5, launch_dur=5)
-    assert main(["critical-path", str(b.write(tmp_path / "nosync.pt.trace.json"))]) == 0
+    path = str(b.write(tmp_path / "nosync.pt.trace.json"))
+    assert main(["critical-path", path]) == 0
+    out = capsys.readouterr().out
+    assert "Critical path of ProfilerStep#1" in out and "note: no CUDA sync events" in out
+    assert main(["critical-path", path, "--json"]) == 0
     captured = capsys.readouterr()
-    assert "no CUDA sync events" in captured.err and "Critical path of ProfilerStep#1" in captured.out
+    assert "no CUDA sync events" in captured.err and json.loads(captured.out)["warnings"]

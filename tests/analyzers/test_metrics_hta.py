@@ -132,6 +132,10 @@ def test_reference_hta_metrics() -> None:
 #       launch_delay > 100, cpu_duration > 50;  ta.get_comm_comp_overlap(visualize=False)
 HTA_V100 = {"temporal_pct": (2.63, 96.75, 0.62), "idle_us": (1709.0, 8404.0, 0.0),
             "launch": (4876, 2752, 4713, 663)}
+HTA_NCCL = {"temporal_pct": (77.78, 17.26, 4.97), "idle_us": (738746.0, 2155.0, 0.0),
+            "launch": (2516, 1347, 180, 0), "overlap_pct": 14.31}
+# no ProfilerStep (nothing dropped); 'Context Sync' written with stream 2**32 - 1 counts as GPU time to HTA
+HTA_ALEXNET = {"temporal_pct": (99.49, 0.08, 0.43), "idle_us": (24866725.0, 107.0, 0.0), "launch": (98, 32, 43, 11)}
 HTA_TWO_RANKS = {
     0: {"temporal_pct": (53.56, 17.71, 28.74), "idle_us": (958796.0, 2070.0, 309639.0),
         "launch": (602, 140, 469, 0), "overlap_pct": 11.81},
@@ -169,3 +173,14 @@ def test_hta_parity_two_ranks() -> None:
         figures = session.rank(rank).hta_figures
         _check_hta(figures, expected)
         assert figures["overlap_pct"] == pytest.approx(expected["overlap_pct"], abs=0.5)
+
+
+@pytest.mark.parametrize("trace, expected", [("hta_nccl_a100.json.gz", HTA_NCCL),
+                                             ("hta_alexnet_a100.json.gz", HTA_ALEXNET)])
+def test_hta_parity_more_traces(trace: str, expected: dict) -> None:
+    """An NCCL trace (a baseTimeNanoseconds epoch: HTA rounds the raw ts) and one without profiler steps."""
+    figures = AnalysisSession.load(reference_path(trace)).rank(0).hta_figures
+    _check_hta(figures, expected)
+    if "overlap_pct" in expected:
+        assert figures["overlap_pct"] == pytest.approx(expected["overlap_pct"], abs=0.5)
+    assert figures["dropped_last_step"] is (trace == "hta_nccl_a100.json.gz")
