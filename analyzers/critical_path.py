@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,19 @@ DEFAULT_ANNOTATION = "ProfilerStep"
 TOP_OPS = 10
 
 
+class PathEdge(NamedTuple):
+    """One edge of the path: model rows it joins, its kind and weight, what bounds it, when it starts and the
+    op its time belongs to (HTA's attribution; -1 for none)."""
+
+    src_row: int
+    dst_row: int
+    kind: str
+    weight_us: int
+    bound_by: str
+    at_us: int
+    op_row: int
+
+
 class CriticalPathError(TraceLoadError):
     """Why there is no critical path for this trace and window (one line)."""
 
@@ -51,8 +64,9 @@ class CriticalPath:
     length_us: int
     bound_by_us: dict[str, int]
     top_ops: list[dict[str, Any]]
-    edges: list[tuple[int, int, str, int, str, int]]  # (src row, dst row, kind, weight us, bound_by, at us)
+    edges: list[PathEdge]
     warnings: list[str] = field(default_factory=list)
+    idle_delays: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def length_ms(self) -> float:
@@ -67,7 +81,7 @@ class CriticalPath:
         return {"window": self.window, "instance": self.instance, "length_ms": self.length_ms,
                 "window_ms": (self.end_us - self.start_us) / 1e3, "bound_by_pct": self.bound_by_pct,
                 "bound_by_ms": {k: v / 1e3 for k, v in self.bound_by_us.items()}, "top_ops": self.top_ops,
-                "edges_on_path": len(self.edges), "warnings": self.warnings}
+                "edges_on_path": len(self.edges), "gpu_idle_delays": self.idle_delays, "warnings": self.warnings}
 
 
 def annotation_window(view: HtaView, annotation: str | None, instance: int | None) -> tuple[str, int, int, int]:
@@ -344,12 +358,12 @@ def _summarise(g: _Graph, edges: list[tuple[int, int, str, int]], name: str, k: 
             bound[b] = bound.get(b, 0) + w
         if b in ("cpu_bound", "gpu_compute_bound", "gpu_communication_bound") and w > 0:
             per_op[(model.strings[model.name_id[row]] if row >= 0 else "(root)", b)] += w
-        out.append((g.row(src), g.row(dst), kind, w, b, g.ts(src)))
-    total = sum(e[3] for e in out)
+        out.append(PathEdge(g.row(src), g.row(dst), kind, w, b, g.ts(src), row))
+    total = sum(e.weight_us for e in out)
     top = sorted(per_op.items(), key=lambda kv: -kv[1])[:TOP_OPS]
     top_ops = [{"name": n, "bound_by": b, "ms": w / 1e3, "share_pct": 100.0 * w / total if total else 0.0}
                for (n, b), w in top]
-    return CriticalPath(name, k, lo, hi, total, bound, top_ops, out, warnings)
+    return CriticalPath(name, k, lo, hi, total, bound, top_ops, out, warnings, idle_delays(g.view, out))
 
 
 def stream_wait_links(view: HtaView, linked: np.ndarray, launches: LaunchPairs) -> dict[int, int]:
@@ -402,8 +416,8 @@ PATH_COLUMNS = ["#", "at_ms", "kind", "bound_by", "weight_us", "from", "to"]
 def path_table(cp: CriticalPath, model: Any) -> pd.DataFrame:
     """The path's edges in order: when (ms from the trace start), kind, what bounds it, weight, from / to event."""
     names = np.array(model.strings, dtype=object)
-    rows = [(i, at / 1e3, kind, b or "-", w, names[model.name_id[s]], names[model.name_id[d]])
-            for i, (s, d, kind, w, b, at) in enumerate(cp.edges)]
+    rows = [(i, e.at_us / 1e3, e.kind, e.bound_by or "-", e.weight_us, names[model.name_id[e.src_row]],
+             names[model.name_id[e.dst_row]]) for i, e in enumerate(cp.edges)]
     return pd.DataFrame(rows, columns=PATH_COLUMNS)
 
 
@@ -413,3 +427,51 @@ def _groups(a: np.ndarray, b: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
     for i, key in enumerate(zip(a.tolist(), b.tolist())):
         out[key].append(i)
     return {k: np.asarray(v, dtype=np.int64) for k, v in out.items()}
+
+
+IDLE_DELAYS = 10
+
+
+def idle_delays(view: HtaView, edges: list[PathEdge], top: int = IDLE_DELAYS) -> list[dict[str, Any]]:
+    """GPU-idle gaps on the path, each with the host op that delayed it, longest first.
+
+    Where the path enters the GPU through a launch delay, the device had been idle since its last op ended;
+    the host stretch of the path before that launch is what held the GPU up, and the op with most of that
+    stretch's time (HTA's attribution: the innermost op owning it) is named as the delaying op."""
+    model = view.model
+    prev_end = _device_prev_end(view)
+    segment: dict[int, int] = defaultdict(int)
+    out = []
+    for e in edges:
+        if e.bound_by == "cpu_bound" and e.op_row >= 0:
+            segment[e.op_row] += e.weight_us
+            continue
+        if e.kind == LAUNCH and segment:
+            k = e.dst_row
+            start = int(view.start_us[k])
+            idle_from = prev_end(int(model.device[k]), start)
+            if idle_from is not None and start > idle_from:
+                by = max(segment, key=lambda r: segment[r])
+                out.append({"gap_ms": (start - idle_from) / 1e3, "at_ms": idle_from / 1e3,
+                            "next_gpu_op": model.strings[model.name_id[k]],
+                            "delayed_by": model.strings[model.name_id[by]], "delayed_by_row": by,
+                            "delayed_by_ms": segment[by] / 1e3, "host_ms": sum(segment.values()) / 1e3})
+        if e.kind in (LAUNCH, KERNEL_KERNEL, SYNC) or e.bound_by.startswith("gpu"):
+            segment = defaultdict(int)  # the path is on the GPU: the next host stretch starts afresh
+    return sorted(out, key=lambda d: -d["gap_ms"])[:top]
+
+
+def _device_prev_end(view: HtaView) -> Any:
+    """``f(device, t)``: the latest end of the device's GPU ops that started before ``t`` (None: none did)."""
+    model, rows = view.model, view.work_rows
+    per_device: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for d in np.unique(model.device[rows]).tolist():
+        r = rows[model.device[rows] == d]
+        r = r[np.argsort(view.start_us[r], kind="stable")]
+        per_device[d] = (view.start_us[r], np.maximum.accumulate(view.end_us[r]))
+
+    def prev_end(device: int, t: int) -> int | None:
+        starts, ends = per_device.get(device, (np.empty(0, np.int64), np.empty(0, np.int64)))
+        i = int(np.searchsorted(starts, t, side="left")) - 1
+        return int(ends[i]) if i >= 0 else None
+    return prev_end

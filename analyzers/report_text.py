@@ -213,6 +213,9 @@ def format_critical_path(cp: dict[str, Any], top: int = 10) -> list[str]:
            f"{_fmt(cp['length_ms'], 3)} ms", f"  bound by: {shares}"]
     for op in (cp.get("top_ops") or [])[:top]:
         out.append(f"  {_fmt(op['ms'], 3):>10} ms  {op['bound_by']:<18} {_short(op['name'])}")
+    for d in (cp.get("gpu_idle_delays") or [])[:3]:
+        out.append(f"  GPU idle {_fmt(d['gap_ms'], 3)} ms before {_short(d['next_gpu_op'], 40)}: delayed by "
+                   f"{_short(d['delayed_by'], 40)} ({_fmt(d['delayed_by_ms'], 3)} ms on the path)")
     out += [f"  note: {w}" for w in cp.get("warnings") or []]
     return out
 

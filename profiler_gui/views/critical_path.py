@@ -78,6 +78,13 @@ def _summary_html(cp: dict[str, Any]) -> str:
         f"<tr><td>{html.escape(op['name'][:90])}</td><td style='padding-left:12px'>{BOUND_LABELS.get(op['bound_by'], op['bound_by'])}"
         f"</td><td align='right' style='padding-left:12px'>{fmt_ms(op['ms'])}</td>"
         f"<td align='right' style='padding-left:12px'>{op['share_pct']:.1f} %</td></tr>" for op in cp["top_ops"])
+    delays = "".join(
+        f"<tr><td>{fmt_ms(d['gap_ms'])} before {html.escape(d['next_gpu_op'][:60])}</td>"
+        f"<td style='padding-left:12px'>delayed by {html.escape(d['delayed_by'][:60])}</td>"
+        f"<td align='right' style='padding-left:12px'>{fmt_ms(d['delayed_by_ms'])}</td></tr>"
+        for d in cp.get("gpu_idle_delays") or [])
     return (f"<b>Critical path of {html.escape(str(cp['window']))}</b> (instance {cp['instance']}): "
             f"{fmt_ms(cp['length_ms'])} over a {fmt_ms(cp['window_ms'])} window"
-            f"<table>{shares}</table><p><b>Ops on the path</b></p><table>{ops}</table>")
+            f"<table>{shares}</table><p><b>Ops on the path</b></p><table>{ops}</table>"
+            + (f"<p><b>GPU idle on the path, and the host op that delayed it</b></p><table>{delays}</table>"
+               if delays else ""))

@@ -127,3 +127,22 @@ def test_no_sync_events_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["critical-path", path, "--json"]) == 0
     captured = capsys.readouterr()
     assert "no CUDA sync events" in captured.err and json.loads(captured.out)["warnings"]
+
+
+def test_gpu_idle_gap_named_after_the_host_op_that_delayed_it(tmp_path: Path) -> None:
+    """Each 1 ms step: mm's kernel runs 20-320 us, then 400 us of Python glue (25-425) delays mul's launch
+    (715-735, kernel at 722): the GPU idles 320 -> 722 = 402 us, on the critical path, because of the glue.
+    CPUOH1 names it in its evidence."""
+    b = TraceBuilder()
+    for t in b.steps(4, 1000.0):
+        b.op_with_kernel("aten::mm", "elementwise_a", t + 2, 20, 300, kernel_ts=t + 20)
+        b.cpu_op("aten::python_glue", t + 25, 400)
+        b.op_with_kernel("aten::mul", "elementwise_b", t + 715, 20, 990 - 720 - 5, kernel_ts=t + 722)
+    ra = AnalysisSession.load(b.write(tmp_path / "glue.pt.trace.json")).rank(0)
+    cp = ra.critical_path()
+    assert (cp.window, cp.instance) == ("ProfilerStep#1", 1)
+    (delay,) = cp.idle_delays
+    assert delay["delayed_by"] == "aten::python_glue" and delay["next_gpu_op"] == "elementwise_b"
+    assert delay["gap_ms"] == pytest.approx(0.402) and delay["delayed_by_ms"] == pytest.approx(0.4, abs=0.002)
+    (cpuoh,) = [f for f in ra.findings if f.rule == "CPUOH1"]
+    assert cpuoh.evidence["critical_path_gpu_idle_delayed_by"][0]["op"] == "aten::python_glue"

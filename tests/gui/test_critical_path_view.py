@@ -51,3 +51,21 @@ def test_main_window_has_the_tab(win) -> None:
 
     assert isinstance(win.views["critical path"], CriticalPathView)
     assert win.tabs.tabText(win.tabs.count() - 1) == "Critical path"
+
+
+def test_view_names_the_op_that_kept_the_gpu_idle(qtbot, tmp_path: Path) -> None:
+    """The GPU idles 402 us per step waiting for 400 us of Python glue (tests/analyzers/test_critical_path.py)."""
+    from analyzers.session import AnalysisSession
+    from profiler_gui.views.critical_path import CriticalPathView
+    from tests.analyzers.trace_builder import TraceBuilder
+
+    b = TraceBuilder()
+    for t in b.steps(4, 1000.0):
+        b.op_with_kernel("aten::mm", "elementwise_a", t + 2, 20, 300, kernel_ts=t + 20)
+        b.cpu_op("aten::python_glue", t + 25, 400)
+        b.op_with_kernel("aten::mul", "elementwise_b", t + 715, 20, 265, kernel_ts=t + 722)
+    view = CriticalPathView()
+    qtbot.addWidget(view)
+    view.show_rank(AnalysisSession.load(b.write(tmp_path / "glue.pt.trace.json")), 0)
+    text = view.summary.text()
+    assert "402.0 us before elementwise_b" in text and "delayed by aten::python_glue" in text
