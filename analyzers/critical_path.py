@@ -23,7 +23,7 @@ import pandas as pd
 from .categories import Kind
 from .errors import TraceLoadError
 from .hta_view import COMM_RE, HtaView
-from .launches import LaunchPairs, launch_of
+from .launches import LaunchPairs
 
 BOUND_BY = ("cpu_bound", "gpu_compute_bound", "gpu_kernel_kernel_overhead", "gpu_kernel_launch_overhead")
 BLOCKING_CALLS = ("cudaDeviceSynchronize", "cudaStreamSynchronize", "cudaEventQuery", "cudaEventSynchronize",
@@ -475,3 +475,18 @@ def _device_prev_end(view: HtaView) -> Any:
         i = int(np.searchsorted(starts, t, side="left")) - 1
         return int(ends[i]) if i >= 0 else None
     return prev_end
+
+
+def path_highlights(cp: CriticalPath, model: Any) -> tuple[list[int], list[tuple[int, int, int | None]]]:
+    """What to outline on the timeline: the events whose time is on the path (rows), and the path's launch
+    delays and kernel-kernel gaps as (start ns, end ns, track id) ranges on the GPU op's track."""
+    rows = sorted({e.op_row for e in cp.edges if e.kind == OP and e.weight_us > 0 and e.op_row >= 0})
+    ranges: list[tuple[int, int, int | None]] = []
+    for e in cp.edges:
+        if e.kind not in (LAUNCH, KERNEL_KERNEL) or e.weight_us <= 0:
+            continue
+        lo = int(model.start_ns[e.src_row] if e.kind == LAUNCH else model.end_ns[e.src_row])
+        hi = int(model.start_ns[e.dst_row])
+        if hi > lo:
+            ranges.append((lo, hi, int(model.track_id[e.dst_row])))
+    return rows, ranges

@@ -4,8 +4,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from analyzers.critical_path import BOUND_BY, CriticalPath, path_table
 from analyzers.errors import AnalysisError
@@ -20,7 +20,9 @@ BOUND_LABELS = {"cpu_bound": "CPU", "gpu_compute_bound": "GPU compute",
 
 
 class CriticalPathView(QWidget):
-    """Summary (length, shares, top ops) above the path's edges in order."""
+    """Summary (length, shares, top ops) above the path's edges in order; 'Show on timeline' outlines the path."""
+
+    showInTimeline = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,6 +34,14 @@ class CriticalPathView(QWidget):
         self.note = note_label("")
         self.note.hide()
         lay.addWidget(self.note)
+        bar = QHBoxLayout()
+        self.show_button = QPushButton("Show on timeline")
+        self.show_button.setToolTip("Outline the events on the critical path and shade its launch delays and gaps")
+        self.show_button.clicked.connect(self.showInTimeline)
+        self.show_button.setEnabled(False)
+        bar.addWidget(self.show_button)
+        bar.addStretch(1)
+        lay.addLayout(bar)
         split = QSplitter(Qt.Vertical)
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.RichText)
@@ -61,8 +71,10 @@ class CriticalPathView(QWidget):
         self.note.setVisible(bool(cp.warnings))
         self.summary.setText(_summary_html(cp.to_dict()))
         self.table.set_frame(path_table(cp, ra.model))
+        self.show_button.setEnabled(True)
 
     def _empty(self, text: str) -> None:
+        self.show_button.setEnabled(False)
         self.note.setText(text)
         self.note.show()
         self.summary.setText("")

@@ -69,3 +69,26 @@ def test_view_names_the_op_that_kept_the_gpu_idle(qtbot, tmp_path: Path) -> None
     view.show_rank(AnalysisSession.load(b.write(tmp_path / "glue.pt.trace.json")), 0)
     text = view.summary.text()
     assert "402.0 us before elementwise_b" in text and "delayed by aten::python_glue" in text
+
+
+def test_show_on_timeline_outlines_the_path(qtbot, win, tmp_path: Path) -> None:
+    """The hand-built step: A, B and the host op are outlined; A's launch delay (10-20 us) and the A->B gap
+    (80-82 us) are shaded on the GPU stream's track."""
+    from tests.analyzers.test_critical_path import _sync_step
+
+    path = _sync_step(tmp_path)
+    with qtbot.waitSignal(win.taskFinished, timeout=60_000) as blocker:
+        win.open_path(str(path))
+    assert blocker.args[0] == "done", win.last_error
+    view = win.views["critical path"]
+    assert view.show_button.isEnabled()
+    view.show_button.click()
+    assert win.current_tab() == "timeline"
+    m = win.shown.model
+    names = sorted(m.name(r) for r in win.timeline.highlighted_rows)
+    assert names == ["A", "B", "aten::work"]
+    a = [r for r in range(len(m)) if m.name(r) == "A"][0]
+    gpu_track = int(m.track_id[a])
+    base = int(m.start_ns[[r for r in range(len(m)) if m.name(r) == "ProfilerStep#1"][0]])
+    got = sorted((lo - base, hi - base, t) for lo, hi, t in win.timeline.highlighted_ranges)
+    assert got == [(10_000, 20_000, gpu_track), (80_000, 82_000, gpu_track)]
