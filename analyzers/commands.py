@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from .errors import TraceLoadError
+from .errors import AnalysisError, TraceLoadError
 from .findings import json_safe
 
 
@@ -71,7 +71,10 @@ def cmd_critical_path(args: argparse.Namespace) -> int:
     session = AnalysisSession.load(args.path)
     rank = _checked_rank(session, args.path, args.rank)
     ra = session.rank(rank if rank is not None else session.ranks[0])
-    cp = ra.critical_path(args.annotation, args.instance)
+    try:
+        cp = ra.critical_path(args.annotation, args.instance)
+    except AnalysisError as exc:  # an odd trace or a bug: named on one line, never a traceback
+        raise TraceLoadError(args.path, str(exc)) from exc
     if not isinstance(cp, CriticalPath):
         raise TraceLoadError(args.path, cp.split(": ", 1)[-1])
     result = {"rank": ra.rank, **cp.to_dict()}

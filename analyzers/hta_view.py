@@ -106,8 +106,8 @@ class HtaView:
 def hta_view(model: TraceModel) -> HtaView:
     """HTA's selection and clock for ``model`` (see the module docstring)."""
     start_us, end_us = hta_clock_us(model)
-    names = np.array(model.strings, dtype=object)
-    device_sync = np.isin(names[model.name_id], DEVICE_SYNC_NAMES) if len(model) else np.zeros(0, dtype=bool)
+    sync_ids = [i for i, name in enumerate(model.strings) if name in DEVICE_SYNC_NAMES]
+    device_sync = np.isin(model.name_id, sync_ids)
     on_stream = (model.stream >= 0) & (model.correlation >= 0) & (model.kind != int(Kind.GPU_USER_ANNOTATION))
     is_gpu = on_stream | device_sync
     keep = np.ones(len(model), dtype=bool)

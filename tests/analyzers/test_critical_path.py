@@ -146,3 +146,17 @@ def test_gpu_idle_gap_named_after_the_host_op_that_delayed_it(tmp_path: Path) ->
     assert delay["gap_ms"] == pytest.approx(0.402) and delay["delayed_by_ms"] == pytest.approx(0.4, abs=0.002)
     (cpuoh,) = [f for f in ra.findings if f.rule == "CPUOH1"]
     assert cpuoh.evidence["critical_path_gpu_idle_delayed_by"][0]["op"] == "aten::python_glue"
+
+
+def test_cli_failed_analysis_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import analyzers.rank_analysis as rank_analysis
+
+    def broken(*_: object) -> None:
+        raise ValueError("the critical path graph has a cycle")
+
+    monkeypatch.setattr(rank_analysis, "critical_path_or_reason", broken)
+    path = _sync_step(tmp_path)
+    assert main(["critical-path", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "has a cycle" in err and str(path) in err
