@@ -5,11 +5,13 @@ of the window, on HTA's microsecond clock (:mod:`hta_view`).  Edges: op nesting
 on each host thread (an op's time between its children; consecutive top-level
 ops are joined by zero-weight dependencies; blocking syncs weigh nothing),
 launch -> kernel (a *launch delay* when the stream was empty), kernel -> next
-kernel on a stream (*kernel-kernel gap*), and Stream / Context Sync (last GPU op
--> end of the blocking call, zero weight).  The critical path is the longest
-path; each edge on it is *cpu_bound* (host op time), *gpu_compute_bound* (GPU op
-time), *gpu_kernel_kernel_overhead* or *gpu_kernel_launch_overhead*.
-Not modelled (HTA does): cross-stream ``cudaStreamWaitEvent`` / ``Event Sync`` links.
+kernel on a stream (*kernel-kernel gap*), ``cudaStreamWaitEvent`` (awaited op ->
+waiting op, zero weight) and Stream / Context Sync (last GPU op -> end of the
+blocking call, zero weight).  The critical path is the longest path; each edge
+on it is *cpu_bound* (host op time), *gpu_compute_bound* (GPU op time),
+*gpu_kernel_kernel_overhead* or *gpu_kernel_launch_overhead*.  Beyond HTA: the
+GPU-idle gaps on the path, each named after the host op that delayed it
+(:func:`idle_delays`).  Not modelled yet: ``Event Sync`` (``cudaEventSynchronize``).
 """
 from __future__ import annotations
 
@@ -111,12 +113,14 @@ class _Graph:
         self.view = view
         self.rows = rows
         self.start = {int(r): 2 * i for i, r in enumerate(rows)}
+        ts = np.empty(2 * len(rows), dtype=np.int64)
+        ts[0::2], ts[1::2] = view.start_us[rows], view.end_us[rows]
+        self.node_ts: list[int] = ts.tolist()
         self.pred: dict[int, list[tuple[int, int, str]]] = defaultdict(list)  # node -> [(src, weight, kind)]
         self.parent: dict[tuple[int, int], int] = {}  # (src node, dst node) -> row the edge is attributed to
 
     def ts(self, node: int) -> int:
-        r = self.rows[node // 2]
-        return int(self.view.end_us[r] if node % 2 else self.view.start_us[r])
+        return self.node_ts[node]
 
     def row(self, node: int) -> int:
         return int(self.rows[node // 2])
@@ -131,14 +135,13 @@ class _Graph:
         """Edges (src, dst, kind, weight) of the longest path (networkx ``dag_longest_path`` semantics)."""
         n = 2 * len(self.rows)
         succ: dict[int, list[int]] = defaultdict(list)
-        indeg = np.zeros(n, dtype=np.int64)
+        indeg = [0] * n
         for dst, preds in self.pred.items():
             for src, _, _ in preds:
                 succ[src].append(dst)
-                indeg[dst] += 1
-        order_key = np.array([self.ts(i) for i in range(n)], dtype=np.int64)
-        ready = sorted(np.flatnonzero(indeg == 0).tolist(), key=lambda i: order_key[i])
-        dist = np.zeros(n, dtype=np.int64)
+            indeg[dst] = len(preds)
+        ready = [i for i in range(n) if indeg[i] == 0]
+        dist = [0] * n
         best: dict[int, tuple[int, int, str]] = {}
         seen = 0
         while ready:
@@ -153,7 +156,7 @@ class _Graph:
                     ready.append(d)
         if seen < n:
             raise ValueError("the critical path graph has a cycle")
-        v = int(np.argmax(dist))
+        v = max(range(n), key=dist.__getitem__) if n else 0
         path = []
         while v in best:
             src, w, kind = best[v]
@@ -229,25 +232,27 @@ def _attribution(g: _Graph, src: int, dst: int, src_parent: int) -> int:
     return src_parent
 
 
-def _queue_lengths(view: HtaView, launches: LaunchPairs) -> tuple[dict[int, int], dict[int, int]]:
-    """Per GPU row: the stream's queue length just after its launch call, and just after it started."""
+def _queue_lengths(view: HtaView, launches: LaunchPairs) -> tuple[np.ndarray, np.ndarray]:
+    """Per slice (GPU op rows; -1 elsewhere): its stream's queue length just after its launch call, and just
+    after it started (HTA's queue-length series: +1 at each launch call, -1 at each op start)."""
     model = view.model
     src, dst = launches
     names = np.array(model.strings, dtype=object)
     ok = view.keep[src] & view.keep[dst] & (model.stream[dst] >= 0) & \
         np.isin(names[model.name_id[src]] if len(src) else np.empty(0, dtype=object), LAUNCH_CALLS)
     src, dst = src[ok], dst[ok]
-    at_launch: dict[int, int] = {}
-    at_start: dict[int, int] = {}
-    for s in np.unique(model.stream[dst]):
+    at_launch = np.full(len(model), -1, dtype=np.int64)
+    at_start = np.full(len(model), -1, dtype=np.int64)
+    for s in np.unique(model.stream[dst]).tolist():
         sel = model.stream[dst] == s
         ts = np.concatenate([view.start_us[src[sel]], view.start_us[dst[sel]]])
         delta = np.concatenate([np.ones(sel.sum(), np.int64), -np.ones(sel.sum(), np.int64)])
         who = np.concatenate([dst[sel], dst[sel]])
         order = np.argsort(ts, kind="stable")
         q = np.cumsum(delta[order])
-        for w, d, v in zip(who[order].tolist(), delta[order].tolist(), q.tolist()):
-            (at_launch if d > 0 else at_start)[w] = v
+        up = delta[order] > 0
+        at_launch[who[order][up]] = q[up]
+        at_start[who[order][~up]] = q[~up]
     return at_launch, at_start
 
 
@@ -269,7 +274,7 @@ def linked_host_rows(view: HtaView) -> np.ndarray:
 
 
 def _gpu_edges(g: _Graph, gpu: np.ndarray, syncs: np.ndarray, linked: np.ndarray,
-               queues: tuple[dict[int, int], dict[int, int]], waits_on: dict[int, int]) -> None:
+               queues: tuple[np.ndarray, np.ndarray], waits_on: dict[int, int]) -> None:
     """Kernel spans, launch delays, kernel-kernel gaps and Stream/Context Sync edges
     (HTA ``_construct_graph_from_kernels``), in start order (syncs at their end)."""
     view, model = g.view, g.view.model
@@ -296,7 +301,7 @@ def _gpu_edges(g: _Graph, gpu: np.ndarray, syncs: np.ndarray, linked: np.ndarray
         dep_end = g.start[dep] + 1 if dep in g.start else None
         if dep_end is not None:
             g.add(dep_end, start, SYNC)
-        if (at_launch.get(r) == 1 and at_start.get(r) == 0 and runtime in g.start
+        if (at_launch[r] == 1 and at_start[r] == 0 and runtime in g.start
                 and (prev is None or g.ts(prev) < view.start_us[runtime])
                 and (dep_end is None or g.ts(dep_end) < view.start_us[runtime])):
             g.add(g.start[runtime], start, LAUNCH)

@@ -119,13 +119,21 @@ def hta_view(model: TraceModel) -> HtaView:
         last_start = int(start_us[steps].max()) if steps.any() else None
         if last_start is not None:
             host_keep = host & (start_us < last_start)
-            kept_corr = np.unique(model.correlation[host_keep & (model.correlation >= 0)])
-            keep = host_keep | (is_gpu & np.isin(model.correlation, kept_corr))
+            keep = host_keep | (is_gpu & _has_match(model.correlation, host_keep & (model.correlation >= 0)))
             dropped = True
     on_stream = model.stream >= 0
     for r, args in zip(np.flatnonzero(device_sync).tolist(), model.args_many(np.flatnonzero(device_sync).tolist())):
         on_stream[r] = _stream_arg(args.get("stream")) != -1  # 'Context Sync' is written with stream 2**32 - 1
     return HtaView(model, keep, is_gpu, start_us, end_us, dropped, on_stream)
+
+
+def _has_match(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Per element: whether its value occurs in ``values[among]`` (sorted search; faster than np.isin here)."""
+    pool = np.sort(values[among])
+    if not len(pool):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.minimum(np.searchsorted(pool, values), len(pool) - 1)
+    return pool[pos] == values
 
 
 def _stream_arg(value: object) -> int:
