@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,8 @@ DEFAULT_ANNOTATION = "ProfilerStep"
 TOP_OPS = 10
 
 
-class PathEdge(NamedTuple):
+@dataclass(frozen=True)
+class PathEdge:
     """One edge of the path: model rows it joins, its kind and weight, what bounds it, when it starts and the
     op its time belongs to (HTA's attribution; -1 for none)."""
 
