@@ -168,7 +168,8 @@ class RankAnalysis:
     @computed
     def hta_figures(self) -> dict[str, Any]:
         """HTA 0.5's own temporal, idle-time, launch and overlap figures (docs/HTA_PARITY.md)."""
-        return {"temporal": hta_temporal_breakdown(self.hta_view).to_dict(),
+        return {"definitions": "HTA 0.5 (docs/HTA_PARITY.md)",
+                "temporal": hta_temporal_breakdown(self.hta_view).to_dict(),
                 "idle": hta_idle_summary(self.hta_view, self.launch_of),
                 "launch": hta_launch_summary(self.hta_view, self.launches),
                 "overlap_pct": hta_comm_overlap_pct(self.hta_view),
