@@ -11,7 +11,8 @@ import json
 import sys
 from typing import Any
 
-from .errors import TraceLoadError
+from .errors import AnalysisError, TraceLoadError
+from .findings import json_safe
 
 
 def print_json(obj: Any) -> None:
@@ -61,6 +62,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_critical_path(args: argparse.Namespace) -> int:
+    """``torchscope critical-path PATH [--annotation NAME] [--instance K] [--rank R] [--json]``"""
+    from .critical_path import CriticalPath
+    from .report_text import format_critical_path
+    from .session import AnalysisSession
+
+    session = AnalysisSession.load(args.path)
+    rank = _checked_rank(session, args.path, args.rank)
+    ra = session.rank(rank if rank is not None else session.ranks[0])
+    try:
+        cp = ra.critical_path(args.annotation, args.instance)
+    except AnalysisError as exc:  # an odd trace or a bug: named on one line, never a traceback
+        raise TraceLoadError(args.path, str(exc)) from exc
+    if not isinstance(cp, CriticalPath):
+        raise TraceLoadError(args.path, cp.split(": ", 1)[-1])
+    result = {"rank": ra.rank, **cp.to_dict()}
+    if args.json:
+        for w in cp.warnings:  # the text form prints them as notes
+            print(f"torchscope: warning: {args.path}: {w}", file=sys.stderr)
+        print_json(json_safe(result))
+    else:
+        sys.stdout.write("\n".join(format_critical_path(result)) + "\n")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add ``analyze`` and ``compare`` to an argparse subparsers object."""
     p = sub.add_parser("analyze", help="report on a saved trace (file, folder, TensorBoard log dir, run bundle)")
@@ -70,6 +96,16 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts and CI)")
     p.add_argument("--quiet", action="store_true", help="do not print loader warnings")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("critical-path", help="what bounds one step: its critical path (HTA's model), CPU vs GPU shares")
+    p.add_argument("path", help="trace file, folder of ranks, TensorBoard log dir or run bundle")
+    p.add_argument("--annotation", default=None,
+                   help="window: the events whose name contains NAME (default: profiler steps)")
+    p.add_argument("--instance", type=int, default=None,
+                   help="which occurrence of the annotation, from 0 (default: 1, the second step, when there are two)")
+    p.add_argument("--rank", type=int, default=None, help="rank to analyse (default: the first)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_critical_path)
 
     p = sub.add_parser("compare", help="compare two traces or runs (A = before, B = after), every rank")
     p.add_argument("a", help="baseline trace or run bundle")

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import intervals as iv
 from .categories import Kind, is_comm_kernel
+from .hta_view import HtaView
 from .steps import StepTable, step_table
 from .trace_model import TraceModel
 
@@ -46,3 +47,17 @@ def distributed_summary(per: list[dict[str, Any]]) -> dict[str, Any]:
         "slowest_step_ms": times[slow] if slow is not None and times[slow] >= 0 else None,
         "step_skew_pct": (100.0 * (times[slow] - fastest) / fastest) if fastest else None,
     }
+
+
+def hta_comm_overlap_pct(view: HtaView) -> float | None:
+    """HTA 0.5's comm/compute overlap: share of communication-kernel time with a computation kernel running,
+    over the whole trace (after HTA's last-step drop), HTA's kernel-name classes; None without comm kernels."""
+    rows = view.gpu_rows
+    s, e = view.start_us[rows], view.end_us[rows]
+    compute, comm = view.kernel_class(rows)
+    u_comm = iv.union(s[comm], e[comm])
+    comm_us = iv.total_ns(*u_comm)
+    if comm_us <= 0:
+        return None
+    both = iv.total_ns(*iv.intersect(u_comm, iv.union(s[compute], e[compute])))
+    return 100.0 * both / comm_us

@@ -3,6 +3,7 @@
 A gap between consecutive GPU ops on a stream is *host wait* when the next op's
 launch call started after the previous op ended (the CPU was late), *kernel
 wait* when it was launched earlier and the gap is short, *other* otherwise.
+:func:`hta_idle_summary` gives HTA 0.5's own figures (docs/HTA_PARITY.md).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 
 from . import intervals as iv
 from .categories import Kind
+from .hta_view import HtaView
 from .launches import LaunchPairs, launch_of
 from .trace_model import TraceModel
 
@@ -132,3 +134,37 @@ def idle_time_summary(model: TraceModel, table: pd.DataFrame | None = None) -> d
             "kernel_wait_ms": float(df["kernel_wait_ms"].sum()), "other_ms": float(df["other_ms"].sum()),
             "host_wait_pct": pct("host_wait_ms"), "kernel_wait_pct": pct("kernel_wait_ms"),
             "other_pct": pct("other_ms"), "streams": df.to_dict("records")}
+
+
+#: HTA 0.5's consecutive_kernel_delay default: documented as 30 ns, applied to microsecond times (30 us)
+HTA_KERNEL_WAIT_MAX_US = 30
+
+
+def hta_idle_summary(view: HtaView, launch_rows: np.ndarray,
+                     kernel_wait_max_us: int = HTA_KERNEL_WAIT_MAX_US) -> dict[str, Any]:
+    """HTA 0.5's idle-time breakdown (ms), summed over streams; {} without GPU work.
+
+    Per stream, in start order, each op's gap to the previous op's end (negative when they overlap) is host
+    wait when its launch call started after that end, kernel wait when shorter than ``kernel_wait_max_us``,
+    else other.  ``launch_rows``: the launching row per slice (``launch_of``)."""
+    rows = view.work_rows
+    if not len(rows):
+        return {}
+    model = view.model
+    sums = np.zeros(3, dtype=np.int64)
+    for key in np.unique(model.device[rows].astype(np.int64) * (1 << 40) + model.stream[rows]):
+        r = rows[model.device[rows].astype(np.int64) * (1 << 40) + model.stream[rows] == key]
+        r = r[np.argsort(view.start_us[r], kind="stable")]
+        prev_end, nxt = view.end_us[r][:-1], r[1:]
+        gap = view.start_us[nxt] - prev_end
+        launch = launch_rows[nxt]
+        host = (launch >= 0) & (view.start_us[np.maximum(launch, 0)] > prev_end)
+        kernel = ~host & (gap < kernel_wait_max_us)
+        for code, mask in enumerate((host, kernel, ~host & ~kernel)):
+            sums[code] += int(gap[mask].sum())
+    idle = int(sums.sum())
+    out: dict[str, Any] = {"idle_ms": idle / 1e3}
+    for code, name in enumerate(("host_wait", "kernel_wait", "other")):
+        out[f"{name}_ms"] = float(sums[code]) / 1e3
+        out[f"{name}_pct"] = 100.0 * float(sums[code]) / idle if idle else None
+    return out

@@ -1,4 +1,8 @@
-"""HTA kernel launch statistics: launch call duration, GPU duration and launch delay per kernel."""
+"""HTA kernel launch statistics: launch call duration, GPU duration and launch delay per kernel.
+
+Ours: every kernel with a launch call, ns clock, delay = kernel start - call start.  HTA 0.5's own
+figures (its launch calls, us clock, delay from the call's end): :func:`hta_launch_summary`.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -7,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .categories import Kind
+from .hta_view import LAUNCH_CALLS, HtaView
 from .launches import LaunchPairs, launch_pairs
 from .trace_model import TraceModel
 
@@ -47,3 +52,20 @@ def launch_summary(model: TraceModel, table: pd.DataFrame | None = None, long_de
         "median_gpu_us": float(df["gpu_us"].median()),
         "median_delay_us": float(df["delay_us"].median()),
     }
+
+
+def hta_launch_summary(view: HtaView, launches: LaunchPairs, long_delay_us: int = LONG_DELAY_NS // 1000,
+                       outlier_us: int = RUNTIME_OUTLIER_NS // 1000) -> dict[str, Any]:
+    """HTA 0.5's launch statistics: launches by the calls it counts (kernel launches, async copies and
+    memsets), on its microsecond clock, launch delay from the end of the call, clipped at 0."""
+    src, dst = launches
+    model = view.model
+    names = np.array(model.strings, dtype=object)
+    k = (view.keep[src] & view.keep[dst] & (model.stream[dst] >= 0)
+         & np.isin(names[model.name_id[src]] if len(src) else np.empty(0, dtype=object), LAUNCH_CALLS))
+    src, dst = src[k], dst[k]
+    cpu_us, gpu_us = view.dur_us[src], view.dur_us[dst]
+    delay_us = np.maximum(0, view.start_us[dst] - view.start_us[src] - cpu_us)
+    return {"kernels": int(len(src)), "short_kernels": int((gpu_us < cpu_us).sum()),
+            "long_delays": int((delay_us > long_delay_us).sum()),
+            "runtime_outliers": int((cpu_us > outlier_us).sum())}

@@ -14,19 +14,21 @@ import pandas as pd
 
 from . import intervals as iv
 from .breakdown import category_masks, cumulative_unions, mean_breakdown_ms, step_breakdown
-from .distributed import rank_comm_stats
+from .critical_path import CriticalPath, critical_path_or_reason
+from .distributed import hta_comm_overlap_pct, rank_comm_stats
 from .findings import Finding, rank_findings
 from .gpu_metrics import GpuMetrics, TensorCoreFlags, gpu_metrics, tensor_core_flags
-from .idle_time import gpu_gaps, idle_time, idle_time_summary
+from .hta_view import HtaView, hta_view
+from .idle_time import gpu_gaps, hta_idle_summary, idle_time, idle_time_summary
 from .kernel_table import kernel_table
-from .launch_stats import launch_summary, launch_table
+from .launch_stats import hta_launch_summary, launch_summary, launch_table
 from .launches import LaunchPairs, launch_of, launch_pairs
 from .measurement_quality import measurement_quality
 from .memo import Memo, computed
 from .memory_timeline import MemoryPeak, MemorySeries, memory_peaks, memory_series
 from .op_table import op_table, op_times
 from .steps import StepTable, step_table
-from .temporal_breakdown import TemporalBreakdown, temporal_breakdown
+from .temporal_breakdown import TemporalBreakdown, hta_temporal_breakdown, temporal_breakdown
 from .trace_model import TraceModel
 
 if TYPE_CHECKING:  # the rules import this module's users, not the other way round
@@ -157,6 +159,33 @@ class RankAnalysis:
     def comm_stats(self) -> dict[str, Any]:
         """Compute vs communication kernel time and their overlap in the step window."""
         return rank_comm_stats(self.model, self.steps)
+
+    @computed
+    def hta_view(self) -> HtaView:
+        """The trace as HTA 0.5 selects and rounds it."""
+        return hta_view(self.model)
+
+    @computed
+    def hta_figures(self) -> dict[str, Any]:
+        """HTA 0.5's own temporal, idle-time, launch and overlap figures (docs/HTA_PARITY.md)."""
+        return {"definitions": "HTA 0.5 (docs/HTA_PARITY.md)",
+                "temporal": hta_temporal_breakdown(self.hta_view).to_dict(),
+                "idle": hta_idle_summary(self.hta_view, self.launch_of),
+                "launch": hta_launch_summary(self.hta_view, self.launches),
+                "overlap_pct": hta_comm_overlap_pct(self.hta_view),
+                "dropped_last_step": self.hta_view.dropped_last_step}
+
+    def critical_path(self, annotation: str | None = None, instance: int | None = None) -> CriticalPath | str:
+        """Critical path of one annotation instance (default: the second profiler step; HTA's model),
+        or the one-line reason there is none."""
+        return self.memo.get(f"critical_path[{annotation}|{instance}]",
+                             lambda: critical_path_or_reason(self.hta_view, self.launches, annotation, instance))
+
+    @computed
+    def critical_path_summary(self) -> dict[str, Any]:
+        """The default window's critical path as a dict ({"reason": ...} when there is none)."""
+        cp = self.critical_path()
+        return cp.to_dict() if isinstance(cp, CriticalPath) else {"reason": cp}
 
     # ------------------------------------------------------------ rules
     @computed

@@ -179,6 +179,47 @@ def _idle_launch(report: dict[str, Any]) -> list[str]:
     return out
 
 
+def _hta(report: dict[str, Any]) -> list[str]:
+    """HTA 0.5's own figures on the same trace (its event selection and microsecond clock)."""
+    hta = report.get("hta") or {}
+    t, idle, launch = hta.get("temporal") or {}, hta.get("idle") or {}, hta.get("launch") or {}
+    if not t.get("window_ms"):
+        return []
+    out = ["", "As HTA 0.5 computes them (docs/HTA_PARITY.md): temporal idle / compute / non-compute "
+           f"{_fmt(t.get('idle_pct'))} / {_fmt(t.get('compute_pct'))} / {_fmt(t.get('non_compute_pct'))} %"]
+    if idle:
+        out.append(f"  idle host wait {_fmt(idle.get('host_wait_ms'))} ms, kernel wait {_fmt(idle.get('kernel_wait_ms'))} ms"
+                   f", other {_fmt(idle.get('other_ms'))} ms")
+    if launch.get("kernels"):
+        out.append(f"  launches {launch['kernels']:,}, shorter than the call {launch['short_kernels']:,}, delays over "
+                   f"100 us {launch['long_delays']:,}, calls over 50 us {launch['runtime_outliers']:,}")
+    if hta.get("overlap_pct") is not None:
+        out.append(f"  comm/compute overlap {_fmt(hta['overlap_pct'])} %")
+    return out
+
+
+def _critical_path(report: dict[str, Any]) -> list[str]:
+    """The critical path of one step or annotation instance (HTA's model)."""
+    cp = report.get("critical_path") or {}
+    if not cp.get("length_ms"):
+        return ["", f"Critical path: {cp['reason']}"] if cp.get("reason") else []
+    return [""] + format_critical_path(cp, top=5)
+
+
+def format_critical_path(cp: dict[str, Any], top: int = 10) -> list[str]:
+    """Lines for a critical path dict (``CriticalPath.to_dict``): length, shares, top ops."""
+    shares = ", ".join(f"{k} {_fmt(v, 1, ' %')}" for k, v in (cp.get("bound_by_pct") or {}).items())
+    out = [f"Critical path of {_short(str(cp.get('window')), 60)} (instance {cp.get('instance')}): "
+           f"{_fmt(cp['length_ms'], 3)} ms", f"  bound by: {shares}"]
+    for op in (cp.get("top_ops") or [])[:top]:
+        out.append(f"  {_fmt(op['ms'], 3):>10} ms  {op['bound_by']:<18} {_short(op['name'])}")
+    for d in (cp.get("gpu_idle_delays") or [])[:3]:
+        out.append(f"  GPU idle {_fmt(d['gap_ms'], 3)} ms before {_short(d['next_gpu_op'], 40)}: delayed by "
+                   f"{_short(d['delayed_by'], 40)} ({_fmt(d['delayed_by_ms'], 3)} ms on the path)")
+    out += [f"  note: {w}" for w in cp.get("warnings") or []]
+    return out
+
+
 def _memory(report: dict[str, Any]) -> list[str]:
     """Memory peaks per device."""
     out: list[str] = []
@@ -251,7 +292,8 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     return out
 
 
-_SECTIONS = (_header, _rank_summary, _quality, _steps, _gpus, _ops_kernels, _idle_launch, _memory, _distributed, _findings, _warnings)
+_SECTIONS = (_header, _rank_summary, _quality, _steps, _gpus, _ops_kernels, _idle_launch, _hta, _critical_path,
+             _memory, _distributed, _findings, _warnings)
 
 
 def format_text(report: dict[str, Any]) -> str:

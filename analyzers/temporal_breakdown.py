@@ -3,6 +3,7 @@
 Window = first GPU op start to last GPU op end.  Compute = kernels other than
 collectives; non-compute = memcpy, memset and collective kernels, where no
 compute kernel runs; idle = the rest.  The three add up to the window.
+:func:`hta_temporal_breakdown` gives HTA 0.5's own figures (docs/HTA_PARITY.md).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from . import intervals as iv
 from .categories import Kind, is_comm_kernel
+from .hta_view import HtaView
 from .trace_model import TraceModel
 
 
@@ -54,3 +56,17 @@ def temporal_breakdown(model: TraceModel) -> TemporalBreakdown:
     c, a = iv.total_ns(*u_compute), iv.total_ns(*u_all)
     window = hi - lo
     return TemporalBreakdown(model.rank, window / 1e6, (window - a) / 1e6, c / 1e6, (a - c) / 1e6)
+
+
+def hta_temporal_breakdown(view: HtaView) -> TemporalBreakdown:
+    """HTA 0.5's breakdown: its event selection and microsecond clock (:mod:`hta_view`), every GPU event on a
+    stream (syncs included) in the window, compute by HTA's kernel-name rule."""
+    rows = view.gpu_rows
+    if not len(rows):
+        return TemporalBreakdown(view.model.rank, 0.0, 0.0, 0.0, 0.0)
+    s, e = view.start_us[rows], view.end_us[rows]
+    compute, _ = view.kernel_class(rows)
+    busy = iv.total_ns(*iv.union(s, e))
+    c = iv.total_ns(*iv.union(s[compute], e[compute]))
+    window = int(e.max() - s.min())
+    return TemporalBreakdown(view.model.rank, window / 1e3, (window - busy) / 1e3, c / 1e3, (busy - c) / 1e3)

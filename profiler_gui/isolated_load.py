@@ -54,7 +54,8 @@ class Handover:
 def _handover(opened: Opened) -> Handover:
     """The store carries arrays, tables and our dataclasses: analyses of other shapes are recomputed on demand."""
     memo = opened.session.rank(opened.rank).memo
-    values = {k: v for k, v in memo.values.items() if k != "facts"}  # rule facts: rebuilt lazily if asked
+    # rule facts and the HTA view (it holds the model): rebuilt lazily if asked
+    values = {k: v for k, v in memo.values.items() if k not in ("facts", "hta_view")}
     return Handover(opened.path, opened.session.models, opened.rank, opened.pyramids, values,
                     {k: [e.analysis, e.message] for k, e in memo.errors.items()},
                     {k: int(v) for k, v in memo.counts.items() if k in values or k in memo.errors})

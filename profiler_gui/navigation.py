@@ -50,3 +50,18 @@ def show_finding_in_timeline(win: Any, index: int) -> Any:
     f = findings[index]
     rank = f.rank if f.rank in win.opened.session.ranks else win.rank
     return win.select_rank(rank, then=lambda: highlight_finding(win, f))
+
+
+def show_critical_path(win: Any) -> list[int]:
+    """Outline the shown rank's critical path on the timeline (events, launch delays, gaps) and show it."""
+    from analyzers.critical_path import CriticalPath, path_highlights
+
+    ra = win.shown
+    cp = win.views["critical path"].path if ra is not None else None
+    if not isinstance(cp, CriticalPath):
+        return []
+    rows, ranges = path_highlights(cp, ra.model)
+    win.timeline.highlight_rows(rows)
+    win.timeline.highlight_ranges(ranges)
+    win.show_tab("timeline")
+    return rows

@@ -86,6 +86,21 @@ def launch_bound(f: ModelFacts) -> Finding | None:
     )
 
 
+def _critical_path_delays(f: ModelFacts, top: int = 3) -> list[dict[str, object]]:
+    """The host ops that held up the GPU on the step's critical path (longest GPU-idle gaps first); [] without."""
+    from ..critical_path import CriticalPath
+    from ..errors import AnalysisError
+
+    try:
+        cp = f.analysis.critical_path()
+    except AnalysisError:
+        return []
+    if not isinstance(cp, CriticalPath):
+        return []
+    return [{"op": d["delayed_by"], "gpu_idle_ms": d["gap_ms"], "before": d["next_gpu_op"]}
+            for d in cp.idle_delays[:top]]
+
+
 @rule("CPUOH1", "CPU-bound: the GPU waits for Python", gpu=True)
 def cpu_overhead(f: ModelFacts) -> Finding | None:
     m = f.model
@@ -115,7 +130,8 @@ def cpu_overhead(f: ModelFacts) -> Finding | None:
                  f"{share:.0f} % of that is waiting for the host to launch work (not counting data loading)."),
         evidence={"host_wait_ms_per_step": hw_ms, "host_wait_pct_of_idle": share, "idle_pct_of_step": idle_pct_med,
                   "dataloader_exposed_ms_per_step": float(np.median(dl_ns)) / 1e6,
-                  "per_step_host_wait_ms": [round(float(v) / 1e6, 4) for v in hw_ns[:50]]},
+                  "per_step_host_wait_ms": [round(float(v) / 1e6, 4) for v in hw_ns[:50]],
+                  "critical_path_gpu_idle_delayed_by": _critical_path_delays(f)},
         gain_ms=gain, bottleneck_ms=hw_ms, step_ms=f.step_ms,
         fix=("Cut per-step Python work: torch.compile the model, move preprocessing into DataLoader workers, "
              "run evaluation under torch.inference_mode()."),

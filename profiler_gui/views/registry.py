@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .compare import CompareView
+from .critical_path import CriticalPathView
 from .findings import FindingsView
 from .memory import MemoryView
 from .overview import OverviewView
@@ -16,6 +17,7 @@ VIEWS: list[tuple[str, type]] = [
     ("memory", MemoryView),
     ("findings", FindingsView),
     ("compare", CompareView),
+    ("critical path", CriticalPathView),  # last: the Ctrl+N shortcuts of the others stay
 ]
 
 
