@@ -1,0 +1,174 @@
+"""The nn.Module tree: calls, host and device time, and FLOPs of each module, per step.
+
+``with_stack=True`` records one ``python_function`` slice per module call,
+named ``nn.Module: GPT2Block_0`` (class name and instance number).  Module calls
+nest in time on their thread; a module's path is the chain of its enclosing
+modules (``GPT2LMHeadModel_0/GPT2Model_0/GPT2Block_0``), and calls of one path
+are merged.  Host self time is the call's duration less its child module calls;
+device self time is the GPU time of the kernels, copies and memsets launched by
+runtime calls directly inside it (not inside a child module); FLOPs are those of
+the counted ops (:mod:`analyzers.flops`) directly inside it.  Totals add the
+subtree.  Per-step figures divide by the kept steps; calls that start outside
+the step window are left out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .categories import Kind
+from .launches import LaunchPairs
+from .op_table import parent_of
+from .peak_flops import achieved_tflops
+from .steps import StepTable
+from .trace_model import TraceModel
+
+MODULE_PREFIX = "nn.Module: "
+COLUMNS = ["path", "name", "depth", "parent", "calls", "host_total_ns", "host_self_ns",
+           "device_total_ns", "device_self_ns", "flop_total", "flop_self", "tflops", "longest_row"]
+
+
+@dataclass
+class ModuleTree:
+    """One row per module path, parents before children (``parent``: index of the parent row, -1 at the top)."""
+
+    table: pd.DataFrame
+    steps: int  # steps the figures cover (per-step = total / steps)
+    step_ns: float  # mean kept step duration
+    has_stacks: bool  # the trace has python_function slices at all
+
+    @property
+    def empty(self) -> bool:
+        return not len(self.table)
+
+    def per_step_ms(self, column: str) -> np.ndarray:
+        """``column`` (ns) per step, in ms."""
+        return self.table[column].to_numpy(dtype=float) / max(self.steps, 1) / 1e6
+
+    def roots_cover_pct(self) -> float:
+        """Host time of the top-level modules as a share of the mean step (NaN without steps)."""
+        if not len(self.table) or self.step_ns <= 0:
+            return float("nan")
+        top = self.table["depth"].to_numpy() == 0
+        return float(self.table["host_total_ns"].to_numpy()[top].sum() / max(self.steps, 1) / self.step_ns * 100)
+
+
+def module_rows(model: TraceModel) -> np.ndarray:
+    """Rows of ``nn.Module: ...`` python slices on host threads, by start."""
+    rows = model.rows_named(MODULE_PREFIX)
+    if len(rows):
+        rows = rows[model.kind[rows] == int(Kind.PYTHON)]
+    return rows
+
+
+def enclosing(model: TraceModel, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """For each row of ``inner``: index into ``outer`` of the innermost ``outer`` slice enclosing it (-1 none).
+
+    ``inner`` slices must never enclose ``outer`` ones (runtime calls, counted ops inside modules)."""
+    res = np.full(len(inner), -1, dtype=np.int64)
+    if not len(inner) or not len(outer):
+        return res
+    is_outer = np.zeros(len(model), dtype=bool)
+    is_outer[outer] = True
+    both = np.union1d(outer, inner)
+    par = parent_of(model, both)
+    pos_outer = np.full(len(both), -1, dtype=np.int64)
+    mask = is_outer[both]
+    pos_outer[mask] = np.searchsorted(outer, both[mask])
+    # walk up through inner rows (an op enclosing another op) until an outer row is reached
+    cur = par[np.searchsorted(both, inner)]
+    for _ in range(64):
+        live = cur >= 0
+        hit = live & (pos_outer[np.maximum(cur, 0)] >= 0)
+        pending = res < 0
+        res[hit & pending] = pos_outer[cur[hit & pending]]
+        step = live & ~hit & pending
+        if not step.any():
+            break
+        cur = np.where(step, par[np.maximum(cur, 0)], -1)
+    return res
+
+
+def _in_window(model: TraceModel, rows: np.ndarray, steps: StepTable | None) -> np.ndarray:
+    if steps is None or not steps.count or not steps.from_profiler_steps:
+        return rows
+    lo, hi = int(steps.host_start_ns[0]), int(steps.host_end_ns[-1])
+    s = model.start_ns[rows]
+    return rows[(s >= lo) & (s < hi)]
+
+
+def _paths(model: TraceModel, rows: np.ndarray, parent: np.ndarray) -> tuple[np.ndarray, list[str], list[int]]:
+    """Node id per call, node paths and node parents (rows sorted by start: parents come first)."""
+    index: dict[tuple[int, int], int] = {}
+    paths: list[str] = []
+    parents: list[int] = []
+    node = np.empty(len(rows), dtype=np.int64)
+    name_ids = model.name_id[rows]
+    for i in range(len(rows)):
+        p = int(parent[i])
+        pnode = int(node[p]) if p >= 0 else -1
+        key = (pnode, int(name_ids[i]))
+        nid = index.get(key)
+        if nid is None:
+            nid = index[key] = len(paths)
+            label = model.strings[int(name_ids[i])][len(MODULE_PREFIX):]
+            paths.append(f"{paths[pnode]}/{label}" if pnode >= 0 else label)
+            parents.append(pnode)
+        node[i] = nid
+    return node, paths, parents
+
+
+def module_tree(model: TraceModel, launches: LaunchPairs, steps: StepTable | None = None,
+                flop_per_op: pd.Series | None = None) -> ModuleTree:
+    """The module tree of ``model`` (``flop_per_op``: counted FLOPs per op row, :func:`flops.op_flops`)."""
+    n_steps = steps.count if steps is not None and steps.count and steps.from_profiler_steps else 1
+    step_ns = float(np.mean(steps.host_end_ns - steps.host_start_ns)) if steps is not None and steps.count else 0.0
+    has_stacks = bool((model.kind == int(Kind.PYTHON)).any())
+    rows = _in_window(model, module_rows(model), steps)
+    if not len(rows):
+        return ModuleTree(pd.DataFrame(columns=COLUMNS), n_steps, step_ns, has_stacks)
+    parent = parent_of(model, rows)
+    node, paths, node_parent = _paths(model, rows, parent)
+    k = len(paths)
+    dur = model.dur_ns[rows].astype(np.int64)
+    child = np.zeros(len(rows), dtype=np.int64)
+    np.add.at(child, parent[parent >= 0], dur[parent >= 0])
+    src, dst = launches
+    dev_self = np.zeros(k, dtype=np.int64)
+    owner = enclosing(model, rows, src)
+    ok = owner >= 0
+    np.add.at(dev_self, node[owner[ok]], model.dur_ns[dst[ok]].astype(np.int64))
+    flop_self = np.zeros(k)
+    if flop_per_op is not None and len(flop_per_op):
+        counted = flop_per_op[flop_per_op > 0]
+        op_rows = counted.index.to_numpy(dtype=np.int64)
+        owner = enclosing(model, rows, op_rows)
+        ok = owner >= 0
+        np.add.at(flop_self, node[owner[ok]], counted.to_numpy(dtype=float)[ok])
+    table = pd.DataFrame({
+        "path": paths, "name": [p.rsplit("/", 1)[-1] for p in paths],
+        "depth": [p.count("/") for p in paths], "parent": np.array(node_parent, dtype=np.int64),
+        "calls": np.bincount(node, minlength=k),
+        "host_total_ns": np.bincount(node, weights=dur, minlength=k).astype(np.int64),
+        "host_self_ns": np.bincount(node, weights=dur - child, minlength=k).astype(np.int64),
+        "device_self_ns": dev_self, "flop_self": flop_self,
+    })
+    table["device_total_ns"] = _subtree_sum(table, dev_self)
+    table["flop_total"] = _subtree_sum(table, flop_self)
+    dev, host = table["device_total_ns"].to_numpy(), table["host_total_ns"].to_numpy()
+    table["tflops"] = achieved_tflops(table["flop_total"].to_numpy(), np.where(dev > 0, dev, host))
+    longest = pd.Series(dur).groupby(node).idxmax()
+    table["longest_row"] = rows[longest.reindex(range(k)).to_numpy()]
+    return ModuleTree(table[COLUMNS], n_steps, step_ns, has_stacks)
+
+
+def _subtree_sum(table: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+    """``values`` summed over each node's subtree (children have larger indices than parents)."""
+    total = np.array(values, dtype=values.dtype, copy=True)
+    parent = table["parent"].to_numpy()
+    for i in range(len(total) - 1, -1, -1):
+        if parent[i] >= 0:
+            total[parent[i]] += total[i]
+    return total
