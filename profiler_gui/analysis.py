@@ -27,7 +27,7 @@ ProgressFn = Callable[[str, float], None]
 WARM: tuple[tuple[str, tuple[Any, ...]], ...] = (
     ("steps", ()), ("breakdown", ()), ("mean_breakdown_ms", ()), ("gpu_metrics", ()),
     ("op_table", ("name",)), ("op_table", ("name+shapes",)), ("kernel_table", ()),
-    ("memory_series", ()), ("memory_peaks", ()), ("findings", ()),
+    ("memory_series", ()), ("memory_peaks", ()), ("findings", ()), ("module_tree", ()), ("flame", ()),
 )
 
 

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.findings_view.applyFix.connect(self.apply_fix_and_rerun)
         self.ops_view.rowActivated.connect(lambda r: self.jump_to_name(r.get("name")))
         self.kernels_view.rowActivated.connect(lambda r: self.jump_to_name(r.get("name")))
+        self.views["modules"].rowActivated.connect(lambda row: navigation.select_in_timeline(self, row))
 
     # ------------------------------------------------------------------ state
     @property
