@@ -112,13 +112,14 @@ def _matmul_dtype(name: str, args: dict[str, Any]) -> str:
 
 
 def op_flops(model: TraceModel, times: pd.DataFrame) -> pd.DataFrame:
-    """Per op slice of ``times`` (:func:`op_times`): ``flop`` counted (outermost op with a count, else 0)
-    and ``dtype`` (first input type of counted ops)."""
+    """Per op slice of ``times`` (:func:`op_times`): ``flop`` counted (outermost op with a count, else 0),
+    ``dtype`` (input type of counted ops) and ``uncounted`` (an op with a formula whose shapes or
+    arguments are missing, not under a counted op: its FLOPs are unknown)."""
     rows = times.index.to_numpy()
     flop = np.zeros(len(rows))
     dtype = np.full(len(rows), "", dtype=object)
     if not len(rows):
-        return pd.DataFrame({"flop": flop, "dtype": dtype}, index=times.index)
+        return pd.DataFrame({"flop": flop, "dtype": dtype, "uncounted": np.zeros(0, dtype=bool)}, index=times.index)
     names = model.names[rows]
     named = np.array([n in FORMULAS for n in names], dtype=bool)
     with_arg = np.array([r is not None and b'"flops"' in bytes(r) for r in model.args_raw[rows]], dtype=bool)
@@ -129,15 +130,21 @@ def op_flops(model: TraceModel, times: pd.DataFrame) -> pd.DataFrame:
     counted[cand] = np.isfinite(values) & (values > 0)
     flop[cand] = np.nan_to_num(values)
     dtype[cand] = [_matmul_dtype(str(names[i]), a) for i, a in zip(cand, args)]
-    # keep only the outermost counted op: drop those with a counted ancestor
+    # keep only the outermost counted op: drop those with a counted ancestor (uncounted: outermost only)
     parent = times["parent"].to_numpy()
+    is_cand = np.zeros(len(rows), dtype=bool)
+    is_cand[cand] = True
     covered = np.zeros(len(rows), dtype=bool)
+    under_cand = np.zeros(len(rows), dtype=bool)
     cur = parent.copy()
     while (cur >= 0).any():
         live = cur >= 0
         covered[live] |= counted[np.maximum(cur, 0)][live]
+        under_cand[live] |= is_cand[np.maximum(cur, 0)][live]
         cur[live] = parent[cur[live]]
     keep = counted & ~covered
     flop[~keep] = 0.0
     dtype[~keep] = ""
-    return pd.DataFrame({"flop": flop, "dtype": dtype}, index=times.index)
+    unknown = np.zeros(len(rows), dtype=bool)
+    unknown[cand] = ~np.isfinite(values)
+    return pd.DataFrame({"flop": flop, "dtype": dtype, "uncounted": unknown & ~under_cand}, index=times.index)

@@ -65,24 +65,30 @@ def throughput(model: TraceModel, flops: pd.DataFrame, steps: StepTable) -> dict
     """Counted GFLOP per step, achieved TFLOP/s over the step, and MFU where the GPU's peak is known.
 
     ``flops`` is :func:`analyzers.flops.op_flops`; ops starting outside the kept steps are left out."""
-    counted = flops[flops["flop"] > 0]
     n_steps, step_ns = 1, float(model.span_ns)
     if steps.count:
         n_steps = steps.count
         step_ns = float(np.mean(steps.dur_ns))
-        s = model.start_ns[counted.index.to_numpy(dtype=np.int64)]
-        counted = counted[(s >= steps.start_ns[0]) & (s < steps.end_ns[-1])]
+        s = model.start_ns[flops.index.to_numpy(dtype=np.int64)]
+        flops = flops[(s >= steps.start_ns[0]) & (s < steps.end_ns[-1])]
+    counted = flops[flops["flop"] > 0]
+    uncounted = int(flops["uncounted"].sum())
     device_props, has_gpu = model.device_properties, model.has_gpu
     total = float(counted["flop"].sum())
     per_step = total / max(n_steps, 1)
     out: dict[str, Any] = {"gflop_per_step": per_step / 1e9, "counted_ops": int(len(counted)),
                            "achieved_tflops": (per_step / step_ns / 1e3) if step_ns > 0 else None,
-                           "dtype": None, "peak_tflops": None, "gpu": None, "mfu_pct": None}
+                           "dtype": None, "peak_tflops": None, "gpu": None, "mfu_pct": None,
+                           "uncounted_ops": uncounted, "note": None}
+    if uncounted:
+        out["note"] = (f"{uncounted} matmul/convolution/attention call(s) lack the shapes or arguments needed to "
+                       "count their FLOPs (older traces record no stride or padding): the figures cover only the "
+                       "counted ops, and MFU is not given")
     if not len(counted):
         return out
     by_dtype = counted.groupby("dtype")["flop"].sum()
     out["dtype"] = str(by_dtype.idxmax())
-    if has_gpu and device_props and out["achieved_tflops"] is not None:
+    if has_gpu and device_props and out["achieved_tflops"] is not None and not uncounted:
         peak = peak_for(device_props[0], out["dtype"])
         if peak is not None:
             out["gpu"], out["peak_tflops"] = peak

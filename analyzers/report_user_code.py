@@ -58,6 +58,8 @@ def format_user_code(report: dict[str, Any]) -> list[str]:
         if tp.get("mfu_pct") is not None:
             line += f", MFU {_fmt(tp['mfu_pct'], 1)} % of {tp.get('gpu')} peak {_fmt(tp.get('peak_tflops'), 1)} TFLOP/s"
         out.append(line)
+    if tp.get("note"):
+        out.append(f"  NOTE: {tp['note']}")
     mods = report.get("modules") or {}
     if mods.get("available"):
         out += ["", f"Top modules (per step; top-level modules cover {_fmt(mods.get('top_level_cover_pct'), 1)} %"

@@ -198,3 +198,20 @@ def test_trace_without_stacks_says_how_to_get_modules(tmp_path: Path) -> None:
     assert report["modules"]["available"] is False and "with_stack=True" in report["modules"]["note"]
     assert report["throughput"]["gflop_per_step"] == pytest.approx(2 * 4 * 16 * 8 / 1e9)
     assert report["top_ops"][0]["gflop"] == pytest.approx(2 * 2 * 4 * 16 * 8 / 1e9)
+
+
+def test_reference_resnet50_convolutions_without_arguments_are_not_guessed(reference) -> None:
+    """The V100 ResNet-50 trace records conv shapes but no stride/padding: no conv FLOPs, no MFU, a note;
+    the classifier's addmm (forward) and its two backward mms are counted: 3 * 2*32*2048*1000 per step."""
+    import gzip
+
+    path = reference("tb_resnet50_num_workers_0.pt.trace.json.gz")
+    ra = AnalysisSession.load(path).rank(0)
+    raw = [e for e in json.loads(gzip.decompress(path.read_bytes()))["traceEvents"] if e.get("ph") == "X"]
+    kept = {f"ProfilerStep#{n}" for n in ra.steps.number.tolist()}
+    steps = sorted((e for e in raw if e["name"] in kept), key=lambda e: e["ts"])
+    convs = [e for e in raw if e["name"] == "aten::conv2d" and _inside(e, steps)]
+    tp = ra.throughput
+    assert tp["uncounted_ops"] == len(convs) > 0 and tp["mfu_pct"] is None and "stride" in tp["note"]
+    assert tp["gflop_per_step"] == pytest.approx(3 * 2 * 32 * 2048 * 1000 / 1e9)
+    assert tp["gpu"] is None  # no MFU, so no peak either
