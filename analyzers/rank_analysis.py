@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import intervals as iv
+from .compiled_regions import CompiledRegions, compiled_regions
 from .breakdown import category_masks, cumulative_unions, mean_breakdown_ms, step_breakdown
 from .distributed import rank_comm_stats
 from .findings import Finding, rank_findings
@@ -147,6 +148,11 @@ class RankAnalysis:
     def module_tree(self) -> ModuleTree:
         """nn.Module tree (with_stack traces): calls, host/device time and FLOPs per module path."""
         return module_tree(self.model, self.launches, self.steps, self.op_flops["flop"])
+
+    @computed
+    def compiled_regions(self) -> CompiledRegions:
+        """torch.compile: regions, their kernels, graph breaks, recompiles, compile time per step."""
+        return compiled_regions(self.model, self.launches, self.steps, self.op_times)
 
     @computed
     def flame(self) -> FlameGraph:

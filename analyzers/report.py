@@ -136,6 +136,7 @@ def rank_section(ra: RankAnalysis, errors: dict[str, str]) -> dict[str, Any]:
         "measurement_quality": sec.get("measurement_quality", {}),
         "modules": sec.call("modules", lambda: modules_section(ra.module_tree), {}) if has_slices else {},
         "throughput": sec.get("throughput", {}) if has_slices else {},
+        "compiled": sec.call("compiled regions", lambda: ra.compiled_regions.to_dict(), {}) if has_slices else {},
     }
 
 
@@ -210,7 +211,8 @@ def build_report(session: AnalysisSession, rank: int | None = None) -> dict[str,
     report: dict[str, Any] = {
         "source": source, "rank": detail.rank,
         **{k: main[k] for k in ("steps", "breakdown_ms", "breakdown_pct", "top_ops", "top_kernels", "idle",
-                                "launch", "measurement_quality", "modules", "throughput")},
+                                "launch", "measurement_quality", "modules", "throughput",
+                                "compiled")},
         "devices": [d for s in sections.values() for d in s["devices"]],
         "gpus": [g for s in sections.values() for g in s["gpus"]],
         "temporal": [t for s in sections.values() for t in s["temporal"]],

@@ -60,6 +60,7 @@ def format_user_code(report: dict[str, Any]) -> list[str]:
         out.append(line)
     if tp.get("note"):
         out.append(f"  NOTE: {tp['note']}")
+    out += _compiled(report.get("compiled") or {})
     mods = report.get("modules") or {}
     if mods.get("available"):
         out += ["", f"Top modules (per step; top-level modules cover {_fmt(mods.get('top_level_cover_pct'), 1)} %"
@@ -76,6 +77,22 @@ def format_user_code(report: dict[str, Any]) -> list[str]:
                 for r in rows]
     elif mods.get("note"):
         out += ["", f"Modules: {mods['note']}"]
+    return out
+
+
+def _compiled(comp: dict[str, Any]) -> list[str]:
+    """torch.compile: regions with their kernels, graph breaks, recompiles and compile time."""
+    if not comp.get("present"):
+        return []
+    out = ["", f"torch.compile: {len(comp['regions'])} compiled region(s), "
+               f"{_fmt(comp.get('graph_breaks_per_step'), 0)} graph break(s) per step, "
+               f"recompiled frames {comp.get('recompiled_frames') or 'none'}, "
+               f"{_fmt(comp.get('compile_ms'), 1)} ms compiling in the trace"]
+    for r in comp["regions"]:
+        kernels = ", ".join(f"{k['name'][:48]} x{k['calls']}" for k in r["kernels"][:3])
+        out.append(f"  region {r['region']}: {r['calls']} call(s), host {_fmt(r['host_total_ms'], 3)} ms, "
+                   f"device {_fmt(r['device_ms'], 3)} ms, {r['kernel_calls']} kernel call(s)"
+                   + (f": {kernels}" if kernels else ""))
     return out
 
 
