@@ -117,9 +117,13 @@ class ModulesView(QWidget):
             item.setToolTip(0, str(r["path"]))
             self.items.append(item)
         self.tree.setSortingEnabled(True)
-        self.tree.sortByColumn(-1, Qt.AscendingOrder)  # keep the call order until the user sorts
+        self.tree.sortByColumn(2, Qt.DescendingOrder)  # the heaviest modules first, at every level
+        gpu = bool(t["device_total_ns"].sum() > 0)
+        for col in (4, 5):
+            self.tree.setColumnHidden(col, not gpu)
         self.tree.expandToDepth(2)
-        self.tree.resizeColumnToContents(0)
+        for col in range(len(HEADERS)):
+            self.tree.resizeColumnToContents(col)
 
     def _tree_clicked(self, item: QTreeWidgetItem) -> None:
         self.select_module(int(item.data(0, Qt.UserRole)))
