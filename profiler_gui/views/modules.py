@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QTreeWidget, QTreeWidgetItem, Q
 from analyzers.session import AnalysisSession
 
 from .common import fmt_num, note_label
+from .compiled import CompiledPanel
 from .icicle import ROW_PX, IcicleWidget
 
 HEADERS = ["module", "calls/step", "host total ms", "host self ms", "device total ms", "device self ms",
@@ -67,15 +68,19 @@ class ModulesView(QWidget):
         self.tree.setSortingEnabled(True)
         self.tree.setUniformRowHeights(True)
         self.chart = IcicleWidget()
+        self.compiled = CompiledPanel()
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.tree)
         split.addWidget(self.chart)
-        split.setSizes([500, 250])
+        split.addWidget(self.compiled)
+        split.setSizes([450, 220, 180])
         lay.addWidget(split, 1)
         self.tree.itemClicked.connect(lambda item, _col: self._tree_clicked(item))
         self.chart.nodeClicked.connect(self.select_module)
+        self.compiled.rowActivated.connect(self.rowActivated)
 
     def show_rank(self, session: AnalysisSession, rank: int) -> None:
+        self.compiled.show_rank(session, rank)
         tree, err = session.rank(rank).try_get("module_tree")
         self.tree.clear()
         self.items = []

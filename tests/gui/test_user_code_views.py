@@ -139,3 +139,35 @@ def test_views_without_stacks_say_how_to_record_them(qtbot, tmp_path: Path) -> N
     assert modules.tree.topLevelItemCount() == 0
     assert flame.note.isVisible() and "with_stack=True" in flame.note.text()
     assert flame.chart.names == ["all", "aten::addmm"]  # ops only
+
+
+def test_compiled_regions_panel_lists_regions_and_their_kernels(qtbot, tmp_path: Path) -> None:
+    from profiler_gui.views.modules import ModulesView
+    from tests.recorded_models import record_compiled
+
+    path = record_compiled(tmp_path / "breaks.json", graph_break=True)
+    raw = [e for e in json.loads(path.read_text())["traceEvents"] if e.get("ph") == "X"]
+    session = AnalysisSession.load(path)
+    view = ModulesView()
+    qtbot.addWidget(view)
+    view.show()
+    view.show_rank(session, 0)
+    panel = view.compiled
+    assert panel.isVisible()
+    regions = sorted({e["name"].split(": ")[1] for e in raw if e["name"].startswith("Torch-Compiled Region: ")})
+    shown = sorted(panel.tree.topLevelItem(i).text(0).rsplit(" ", 1)[1] for i in range(panel.tree.topLevelItemCount()))
+    assert shown == regions == ["0/0", "0/1", "1/0", "1/1"]
+    assert "1 graph break(s) per step" in panel.summary.text() and "recompiled frames: 0, 1" in panel.summary.text()
+    first = panel.tree.topLevelItem(0)
+    assert "aten::linear" in [first.child(i).text(0) for i in range(first.childCount())]
+    with qtbot.waitSignal(view.rowActivated, timeout=2000) as got:
+        panel.tree.itemClicked.emit(first, 0)
+    assert session.rank(0).model.name(got.args[0]) == f"Torch-Compiled Region: {first.text(0).rsplit(' ', 1)[1]}"
+    # a trace without torch.compile: no panel
+    from tests.analyzers.trace_builder import TraceBuilder
+    b = TraceBuilder.bare()
+    for t in b.steps(2, 1000.0):
+        b.cpu_op("aten::addmm", t + 10, 500)
+    (tmp_path / "plain").mkdir()
+    view.show_rank(AnalysisSession([b.load(tmp_path / "plain")], "plain"), 0)
+    assert not panel.isVisible() and panel.tree.topLevelItemCount() == 0
