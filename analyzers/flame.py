@@ -69,32 +69,53 @@ def _frame_rows(model: TraceModel) -> np.ndarray:
     return rows
 
 
+def intern_paths(parent: np.ndarray, label: np.ndarray, root: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge calls with the same path, level by level (vectorised).
+
+    ``parent``: index of each call's parent call (-1 at the top); ``label``: an int label per call;
+    ``root``: the node a top-level call hangs under.  Returns (node per call, node parent, node label)
+    for the new nodes, numbered from ``root.max() + 1`` (nodes of one level after those of the level above)."""
+    n = len(parent)
+    node = np.full(n, -1, dtype=np.int64)
+    depth = np.zeros(n, dtype=np.int64)
+    cur = parent.copy()
+    while (cur >= 0).any():
+        live = cur >= 0
+        depth[live] += 1
+        cur[live] = parent[cur[live]]
+    next_id = int(root.max()) + 1 if n else 0
+    parents, labels = [], []
+    span = int(label.max()) + 1 if n else 1
+    for d in range(int(depth.max()) + 1 if n else 0):
+        rows = np.flatnonzero(depth == d)
+        pnode = root[rows] if d == 0 else node[parent[rows]]
+        keys, inverse = np.unique(pnode * span + label[rows], return_inverse=True)
+        node[rows] = next_id + inverse.ravel()
+        parents.append(keys // span)
+        labels.append(keys % span)
+        next_id += len(keys)
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, dtype=np.int64))
+    return node, cat(parents), cat(labels)
+
+
 def _merge(model: TraceModel, rows: np.ndarray, parent: np.ndarray, threads: bool) -> tuple[np.ndarray, list, list]:
     """Node per call (node 0 = root; one node per thread under it when ``threads``), names, parents."""
-    index: dict[tuple[int, str], int] = {}
+    clean = [frame_name(s) for s in model.strings]
+    uniq = {c: i for i, c in enumerate(dict.fromkeys(clean))}
+    lut = np.array([uniq[c] for c in clean], dtype=np.int64)
+    texts = list(uniq)
     names, parents = ["all"], [-1]
-    clean = {i: frame_name(s) for i, s in enumerate(model.strings)}
-    node = np.empty(len(rows), dtype=np.int64)
-    for i in range(len(rows)):
-        p = int(parent[i])
-        if p >= 0:
-            pnode = int(node[p])
-        elif threads:
-            pnode = _intern(index, names, parents, 0, model.tracks.label(int(model.track_id[rows[i]])))
-        else:
-            pnode = 0
-        node[i] = _intern(index, names, parents, pnode, clean[int(model.name_id[rows[i]])])
+    tracks = model.track_id[rows].astype(np.int64)
+    root = np.zeros(len(rows), dtype=np.int64)
+    if threads:
+        for t in np.unique(tracks):
+            root[tracks == t] = len(names)
+            names.append(model.tracks.label(int(t)))
+            parents.append(0)
+    node, npar, nlab = intern_paths(parent, lut[model.name_id[rows]] if len(rows) else lut[:0], root)
+    names += [texts[int(i)] for i in nlab]
+    parents += npar.tolist()
     return node, names, parents
-
-
-def _intern(index: dict, names: list, parents: list, pnode: int, name: str) -> int:
-    key = (pnode, name)
-    nid = index.get(key)
-    if nid is None:
-        nid = index[key] = len(names)
-        names.append(name)
-        parents.append(pnode)
-    return nid
 
 
 def flame_graph(model: TraceModel) -> FlameGraph:

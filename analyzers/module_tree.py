@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .categories import Kind
+from .flame import intern_paths
 from .launches import LaunchPairs
 from .op_table import parent_of
 from .peak_flops import achieved_tflops
@@ -100,24 +101,14 @@ def _in_window(model: TraceModel, rows: np.ndarray, steps: StepTable | None) -> 
 
 
 def _paths(model: TraceModel, rows: np.ndarray, parent: np.ndarray) -> tuple[np.ndarray, list[str], list[int]]:
-    """Node id per call, node paths and node parents (rows sorted by start: parents come first)."""
-    index: dict[tuple[int, int], int] = {}
+    """Node id per call, node paths and node parents (parents come before their children)."""
+    node, node_parent, node_label = intern_paths(parent, model.name_id[rows].astype(np.int64),
+                                                 np.full(len(rows), -1, dtype=np.int64))
     paths: list[str] = []
-    parents: list[int] = []
-    node = np.empty(len(rows), dtype=np.int64)
-    name_ids = model.name_id[rows]
-    for i in range(len(rows)):
-        p = int(parent[i])
-        pnode = int(node[p]) if p >= 0 else -1
-        key = (pnode, int(name_ids[i]))
-        nid = index.get(key)
-        if nid is None:
-            nid = index[key] = len(paths)
-            label = model.strings[int(name_ids[i])][len(MODULE_PREFIX):]
-            paths.append(f"{paths[pnode]}/{label}" if pnode >= 0 else label)
-            parents.append(pnode)
-        node[i] = nid
-    return node, paths, parents
+    for p, lab in zip(node_parent.tolist(), node_label.tolist()):
+        label = model.strings[lab][len(MODULE_PREFIX):]
+        paths.append(f"{paths[p]}/{label}" if p >= 0 else label)
+    return node, paths, node_parent.tolist()
 
 
 def module_tree(model: TraceModel, launches: LaunchPairs, steps: StepTable | None = None,

@@ -22,7 +22,7 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 
 def modules_section(tree: ModuleTree) -> dict[str, Any]:
-    """Per-step figures of every module path (tree order) and the top modules by total time."""
+    """Per-step figures of every module path (parents before children) and the top modules by total time."""
     t = tree.table
     if tree.empty:
         note = ("no nn.Module calls recorded: profile with with_stack=True (the collector's default)"
