@@ -28,7 +28,9 @@ from .trace_model import TraceModel
 
 MODULE_PREFIX = "nn.Module: "
 COLUMNS = ["path", "name", "depth", "parent", "calls", "host_total_ns", "host_self_ns",
-           "device_total_ns", "device_self_ns", "flop_total", "flop_self", "tflops", "longest_row"]
+           "device_total_ns", "device_self_ns", "flop_total", "flop_self", "tflops",
+           "bwd_host_total_ns", "bwd_host_self_ns", "bwd_device_total_ns", "bwd_device_self_ns", "bwd_flop_total",
+           "bwd_flop_self", "longest_row"]
 
 
 @dataclass
@@ -48,12 +50,16 @@ class ModuleTree:
         """``column`` (ns) per step, in ms."""
         return self.table[column].to_numpy(dtype=float) / max(self.steps, 1) / 1e6
 
-    def roots_cover_pct(self) -> float:
-        """Host time of the top-level modules as a share of the mean step (NaN without steps)."""
+    def roots_cover_pct(self, backward: bool = False) -> float:
+        """Host time of the top-level modules (with ``backward``: plus their backward ops) as a share of the
+        mean step (NaN without steps)."""
         if not len(self.table) or self.step_ns <= 0:
             return float("nan")
         top = self.table["depth"].to_numpy() == 0
-        return float(self.table["host_total_ns"].to_numpy()[top].sum() / max(self.steps, 1) / self.step_ns * 100)
+        ns = self.table["host_total_ns"].to_numpy()[top].sum()
+        if backward:
+            ns += self.table["bwd_host_total_ns"].to_numpy()[top].sum()
+        return float(ns / max(self.steps, 1) / self.step_ns * 100)
 
 
 def module_rows(model: TraceModel) -> np.ndarray:
@@ -111,9 +117,51 @@ def _paths(model: TraceModel, rows: np.ndarray, parent: np.ndarray) -> tuple[np.
     return node, paths, node_parent.tolist()
 
 
+def _attribute(model: TraceModel, outer: np.ndarray, outer_node: np.ndarray, inner: np.ndarray,
+               values: np.ndarray, k: int) -> np.ndarray:
+    """Per node: ``values`` of the ``inner`` rows summed into the node of their innermost ``outer`` row."""
+    out = np.zeros(k, dtype=values.dtype if len(values) else np.int64)
+    if len(inner) and len(outer):
+        owner = enclosing(model, outer, inner)
+        ok = owner >= 0
+        np.add.at(out, outer_node[owner[ok]], values[ok])
+    return out
+
+
+def _backward_rows(model: TraceModel, rows: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Backward ops (``XxxBackward0``, linked from their forward op) and the node of that forward op's module."""
+    f = model.flows
+    sel = f.kind == f.FWD_BWD
+    src, dst = f.src_row[sel], f.dst_row[sel]
+    owner = enclosing(model, rows, src)
+    ok = owner >= 0
+    bwd, first = np.unique(dst[ok], return_index=True)
+    return bwd, node[owner[ok][first]]
+
+
+def _columns(model: TraceModel, rows: np.ndarray, node: np.ndarray, k: int, launches: LaunchPairs,
+             flop_per_op: pd.Series | None) -> dict[str, np.ndarray]:
+    """Self figures per node: device time and FLOPs of the forward, host/device time and FLOPs of the backward."""
+    src, dst = launches
+    kdur = model.dur_ns[dst].astype(np.int64)
+    counted = flop_per_op[flop_per_op > 0] if flop_per_op is not None else pd.Series(dtype=float)
+    op_rows, op_flop = counted.index.to_numpy(dtype=np.int64), counted.to_numpy(dtype=float)
+    bwd, bnode = _backward_rows(model, rows, node)
+    bwd_host = np.zeros(k, dtype=np.int64)
+    np.add.at(bwd_host, bnode, model.dur_ns[bwd].astype(np.int64))
+    return {"device_self_ns": _attribute(model, rows, node, src, kdur, k),
+            "flop_self": _attribute(model, rows, node, op_rows, op_flop, k).astype(float),
+            "bwd_host_self_ns": bwd_host,
+            "bwd_device_self_ns": _attribute(model, bwd, bnode, src, kdur, k),
+            "bwd_flop_self": _attribute(model, bwd, bnode, op_rows, op_flop, k).astype(float)}
+
+
 def module_tree(model: TraceModel, launches: LaunchPairs, steps: StepTable | None = None,
                 flop_per_op: pd.Series | None = None) -> ModuleTree:
-    """The module tree of ``model`` (``flop_per_op``: counted FLOPs per op row, :func:`flops.op_flops`)."""
+    """The module tree of ``model`` (``flop_per_op``: counted FLOPs per op row, :func:`flops.op_flops`).
+
+    Backward: each backward op linked (forward-backward flow) from a forward op inside a module counts for
+    that module (``bwd_*`` columns: host time of the backward ops, device time and FLOPs under them)."""
     n_steps = steps.count if steps is not None and steps.count and steps.from_profiler_steps else 1
     step_ns = float(np.mean(steps.host_end_ns - steps.host_start_ns)) if steps is not None and steps.count else 0.0
     has_stacks = bool((model.kind == int(Kind.PYTHON)).any())
@@ -126,28 +174,17 @@ def module_tree(model: TraceModel, launches: LaunchPairs, steps: StepTable | Non
     dur = model.dur_ns[rows].astype(np.int64)
     child = np.zeros(len(rows), dtype=np.int64)
     np.add.at(child, parent[parent >= 0], dur[parent >= 0])
-    src, dst = launches
-    dev_self = np.zeros(k, dtype=np.int64)
-    owner = enclosing(model, rows, src)
-    ok = owner >= 0
-    np.add.at(dev_self, node[owner[ok]], model.dur_ns[dst[ok]].astype(np.int64))
-    flop_self = np.zeros(k)
-    if flop_per_op is not None and len(flop_per_op):
-        counted = flop_per_op[flop_per_op > 0]
-        op_rows = counted.index.to_numpy(dtype=np.int64)
-        owner = enclosing(model, rows, op_rows)
-        ok = owner >= 0
-        np.add.at(flop_self, node[owner[ok]], counted.to_numpy(dtype=float)[ok])
     table = pd.DataFrame({
         "path": paths, "name": [p.rsplit("/", 1)[-1] for p in paths],
         "depth": [p.count("/") for p in paths], "parent": np.array(node_parent, dtype=np.int64),
         "calls": np.bincount(node, minlength=k),
         "host_total_ns": np.bincount(node, weights=dur, minlength=k).astype(np.int64),
         "host_self_ns": np.bincount(node, weights=dur - child, minlength=k).astype(np.int64),
-        "device_self_ns": dev_self, "flop_self": flop_self,
+        **_columns(model, rows, node, k, launches, flop_per_op),
     })
-    table["device_total_ns"] = _subtree_sum(table, dev_self)
-    table["flop_total"] = _subtree_sum(table, flop_self)
+    for col in ("device", "flop", "bwd_host", "bwd_device", "bwd_flop"):
+        self_col = f"{col}_self" if col.endswith("flop") else f"{col}_self_ns"
+        table[self_col.replace("_self", "_total")] = _subtree_sum(table, table[self_col].to_numpy())
     dev, host = table["device_total_ns"].to_numpy(), table["host_total_ns"].to_numpy()
     table["tflops"] = achieved_tflops(table["flop_total"].to_numpy(), np.where(dev > 0, dev, host))
     longest = pd.Series(dur).groupby(node).idxmax()

@@ -39,12 +39,17 @@ def modules_section(tree: ModuleTree) -> dict[str, Any]:
             "device_total_ms": float(r["device_total_ns"]) / tree.steps / 1e6,
             "device_self_ms": float(r["device_self_ns"]) / tree.steps / 1e6,
             "gflop": float(r["flop_total"]) / tree.steps / 1e9,
+            "bwd_host_total_ms": float(r["bwd_host_total_ns"]) / tree.steps / 1e6,
+            "bwd_device_total_ms": float(r["bwd_device_total_ns"]) / tree.steps / 1e6,
+            "bwd_gflop": float(r["bwd_flop_total"]) / tree.steps / 1e9,
             "tflops": float(r["tflops"]) if np.isfinite(r["tflops"]) else None,
         })
     key = "device_total_ms" if t["device_total_ns"].sum() > 0 else "host_total_ms"
     top = sorted((r for r in rows if r["depth"] > 0), key=lambda r: -r[key])[:TOP_MODULES]
     return {"available": True, "steps": tree.steps, "step_ms": tree.step_ns / 1e6,
-            "top_level_cover_pct": tree.roots_cover_pct(), "sorted_by": key, "tree": rows, "top": top}
+            "top_level_cover_pct": tree.roots_cover_pct(),
+            "top_level_with_backward_cover_pct": tree.roots_cover_pct(backward=True),
+            "has_backward": bool(t["bwd_host_total_ns"].sum() > 0), "sorted_by": key, "tree": rows, "top": top}
 
 
 def format_user_code(report: dict[str, Any]) -> list[str]:
@@ -63,14 +68,18 @@ def format_user_code(report: dict[str, Any]) -> list[str]:
     out += _compiled(report.get("compiled") or {})
     mods = report.get("modules") or {}
     if mods.get("available"):
-        out += ["", f"Top modules (per step; top-level modules cover {_fmt(mods.get('top_level_cover_pct'), 1)} %"
-                    " of the step)"]
+        bwd = bool(mods.get("has_backward"))
+        cover = f"top-level modules cover {_fmt(mods.get('top_level_cover_pct'), 1)} % of the step" + (
+            f", {_fmt(mods.get('top_level_with_backward_cover_pct'), 1)} % with their backward" if bwd else "")
+        out += ["", f"Top modules (per step; {cover})"]
         gpu = bool(report.get("gpus"))
         header = ["module", "calls", "host total ms", "host self ms"] + (["device total ms"] if gpu else []) \
-            + ["GFLOP", "TFLOP/s"]
+            + ["GFLOP", "TFLOP/s"] + (["bwd host ms"] + (["bwd device ms"] if gpu else []) if bwd else [])
         rows = [[_short_path(m["path"]), _fmt(m["calls_per_step"], 0), _fmt(m["host_total_ms"], 3),
                  _fmt(m["host_self_ms"], 3)] + ([_fmt(m["device_total_ms"], 3)] if gpu else [])
-                + [_fmt(m["gflop"], 3), _fmt(m["tflops"], 3)] for m in mods.get("top", [])]
+                + [_fmt(m["gflop"], 3), _fmt(m["tflops"], 3)]
+                + ([_fmt(m["bwd_host_total_ms"], 3)] + ([_fmt(m["bwd_device_total_ms"], 3)] if gpu else [])
+                   if bwd else []) for m in mods.get("top", [])]
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
         out.append("  " + "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
         out += ["  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))

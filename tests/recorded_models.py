@@ -78,3 +78,29 @@ def record_compiled(path: Path, graph_break: bool) -> Path:
             prof.step()
     torch._dynamo.reset()
     return path
+
+
+def record_gpt2_training(path: Path) -> Path:
+    """``ACTIVE_STEPS`` training steps (forward with labels, backward, SGD) of the tiny GPT-2, with stacks."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile, schedule
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(**GPT2))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    tokens = torch.randint(0, GPT2["vocab_size"], (BATCH, SEQ))
+
+    def step() -> None:
+        model(input_ids=tokens, labels=tokens).loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True, with_stack=True, with_flops=True,
+                 schedule=schedule(wait=0, warmup=1, active=ACTIVE_STEPS, repeat=1),
+                 on_trace_ready=lambda p: p.export_chrome_trace(str(path))) as prof:
+        for _ in range(1 + ACTIVE_STEPS):
+            step()
+            prof.step()
+    return path

@@ -20,7 +20,7 @@ from .compiled import CompiledPanel
 from .icicle import ROW_PX, IcicleWidget
 
 HEADERS = ["module", "calls/step", "host total ms", "host self ms", "device total ms", "device self ms",
-           "GFLOP/step", "TFLOP/s"]
+           "GFLOP/step", "TFLOP/s", "bwd host ms", "bwd device ms", "bwd GFLOP"]
 SORT_ROLE = Qt.UserRole + 1
 
 
@@ -110,7 +110,8 @@ class ModulesView(QWidget):
             r = t.iloc[i]
             values = [r["name"], r["calls"] / n, r["host_total_ns"] / n / 1e6, r["host_self_ns"] / n / 1e6,
                       r["device_total_ns"] / n / 1e6, r["device_self_ns"] / n / 1e6, r["flop_total"] / n / 1e9,
-                      float(r["tflops"])]
+                      float(r["tflops"]), r["bwd_host_total_ns"] / n / 1e6, r["bwd_device_total_ns"] / n / 1e6,
+                      r["bwd_flop_total"] / n / 1e9]
             p = int(r["parent"])
             item = _Item(self.items[p]) if p >= 0 else _Item(self.tree)
             for c, v in enumerate(values):
@@ -124,8 +125,9 @@ class ModulesView(QWidget):
         self.tree.setSortingEnabled(True)
         self.tree.sortByColumn(2, Qt.DescendingOrder)  # the heaviest modules first, at every level
         gpu = bool(t["device_total_ns"].sum() > 0)
-        for col in (4, 5):
-            self.tree.setColumnHidden(col, not gpu)
+        bwd = bool(t["bwd_host_total_ns"].sum() > 0)
+        for col, shown in ((4, gpu), (5, gpu), (8, bwd), (9, bwd and gpu), (10, bwd)):
+            self.tree.setColumnHidden(col, not shown)
         self.tree.expandToDepth(2)
         for col in range(len(HEADERS)):
             self.tree.resizeColumnToContents(col)

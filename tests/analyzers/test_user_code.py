@@ -163,15 +163,22 @@ def test_frame_names_are_safe_for_the_folded_format() -> None:
 
 
 def _gpu_module_trace(tmp_path: Path) -> AnalysisSession:
-    """Two 1 ms steps on an A100: Net_0 holds Linear_0 (a bf16 addmm launching a 200 us GEMM) and a relu (30 us)."""
+    """Two 1 ms steps on an A100: Net_0 holds Linear_0 (a bf16 addmm launching a 200 us GEMM) and a relu (30 us);
+    after the forward, AddmmBackward0 (60 us, linked from the addmm) launches a 50 us kernel."""
+    from trace_builder import HOST_PID, MAIN_TID
+
     b = TraceBuilder.bare(gpu=True)
     dims = [[1024], [512, 1024], [1024, 1024]]
-    for t in b.steps(2, 1000.0):
+    for i, t in enumerate(b.steps(2, 1000.0)):
         b.host_event("python_function", "nn.Module: Net_0", t + 10, 900)
         b.host_event("python_function", "nn.Module: Linear_0", t + 20, 380)
         b.op_with_kernel("aten::addmm", "ampere_bf16_gemm", t + 30, 100, 200, kernel_ts=t + 140,
                          args={"Input Dims": dims, "Input type": ["c10::BFloat16"] * 3})
         b.op_with_kernel("aten::relu", "relu_kernel", t + 500, 50, 30, kernel_ts=t + 560)
+        b.op_with_kernel("AddmmBackward0", "gemm_bwd", t + 920, 60, 50, kernel_ts=t + 940)
+        for ph, ts in (("s", t + 30), ("f", t + 920)):
+            b.events.append({"ph": ph, "id": 9000 + i, "pid": HOST_PID, "tid": MAIN_TID, "ts": float(ts),
+                             "cat": "fwdbwd", "name": "fwdbwd", **({"bp": "e"} if ph == "f" else {})})
     return AnalysisSession([b.load(tmp_path)], str(tmp_path))
 
 
@@ -181,6 +188,9 @@ def test_module_device_time_and_mfu_on_a_gpu(tmp_path: Path) -> None:
     assert t.loc["Linear_0", "path"] == "Net_0/Linear_0"
     assert t.loc["Linear_0", "device_self_ns"] == 2 * 200_000 and t.loc["Linear_0", "device_total_ns"] == 400_000
     assert t.loc["Net_0", "device_self_ns"] == 2 * 30_000 and t.loc["Net_0", "device_total_ns"] == 460_000
+    # the backward op and its kernel count for Linear_0, the module of the addmm it differentiates
+    assert t.loc["Linear_0", "bwd_host_self_ns"] == 2 * 60_000 and t.loc["Linear_0", "bwd_device_self_ns"] == 100_000
+    assert t.loc["Net_0", "bwd_device_self_ns"] == 0 and t.loc["Net_0", "bwd_device_total_ns"] == 100_000
     flop = 2 * 512 * 1024 * 1024
     assert t.loc["Net_0", "flop_total"] == 2 * flop
     assert t.loc["Linear_0", "tflops"] == pytest.approx(2 * flop / 400e-6 / 1e12)  # over its device time
@@ -215,3 +225,32 @@ def test_reference_resnet50_convolutions_without_arguments_are_not_guessed(refer
     assert tp["uncounted_ops"] == len(convs) > 0 and tp["mfu_pct"] is None and "stride" in tp["note"]
     assert tp["gflop_per_step"] == pytest.approx(3 * 2 * 32 * 2048 * 1000 / 1e9)
     assert tp["gpu"] is None  # no MFU, so no peak either
+
+
+@pytest.fixture(scope="module")
+def gpt2_train(tmp_path_factory):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.recorded_models import record_gpt2_training
+
+    path = record_gpt2_training(tmp_path_factory.mktemp("gpt2train") / "train.pt.trace.json")
+    return path, [e for e in json.loads(path.read_text())["traceEvents"] if e.get("ph") == "X"]
+
+
+def test_backward_ops_count_for_the_module_of_their_forward_op(gpt2_train) -> None:
+    path, raw = gpt2_train
+    tree = AnalysisSession.load(path).rank(0).module_tree
+    t = tree.table.set_index("name")
+    steps = _raw_steps(raw)
+    # every autograd node of the step (AddmmBackward0 ...; the model computes its loss itself) is under the model
+    nodes = [e for e in raw if e.get("cat") == "cpu_op" and re.fullmatch(r"\w+Backward\d+", e["name"])
+             and _inside(e, steps)]
+    assert t.loc["GPT2LMHeadModel_0", "bwd_host_total_ns"] / 1e3 == pytest.approx(sum(e["dur"] for e in nodes),
+                                                                                  abs=0.01 * len(nodes))
+    # the backward of a matmul is two matmuls of its size: twice the forward FLOPs, block by block
+    for i in range(GPT2["n_layer"]):
+        block = t.loc[f"GPT2Block_{i}"]
+        assert block["flop_total"] > 0 and block["bwd_flop_total"] == 2 * block["flop_total"]
+    # forward + backward cover more of the step than the forward alone; the optimizer step is in neither
+    assert tree.roots_cover_pct() < tree.roots_cover_pct(backward=True) <= 100.5
+    assert t.loc["Linear_0", "bwd_host_self_ns"] == t.loc["Linear_0", "bwd_host_total_ns"] > 0
