@@ -59,6 +59,7 @@ class CompiledRegions:
         for _, r in self.regions.iterrows():
             ks = self.kernels[self.kernels["region"] == r["region"]].head(top_kernels)
             regions.append({"region": r["region"], "frame": int(r["frame"]), "compile_id": int(r["compile_id"]),
+                            "called_from": r["called_from"],
                             "calls": int(r["calls"]), "host_total_ms": r["host_total_ns"] / 1e6,
                             "device_ms": r["device_ns"] / 1e6, "kernel_calls": int(r["kernel_calls"]),
                             "kernels": [{"name": k["kernel"], "calls": int(k["calls"]), "total_ms": k["total_ns"] / 1e6}
@@ -93,6 +94,18 @@ def _kernel_rows(model: TraceModel, regions: np.ndarray, launches: LaunchPairs,
     return rows[owner >= 0], owner[owner >= 0]
 
 
+def _called_from(model: TraceModel, rows: np.ndarray) -> np.ndarray:
+    """Per region call: the Python frame it runs in (with_stack traces; '' without): for a frame entered after a
+    graph break, the user function where compiled code resumes."""
+    py = np.flatnonzero(model.kind == int(Kind.PYTHON))
+    out = np.full(len(rows), "", dtype=object)
+    if len(py) and len(rows):
+        owner = enclosing(model, py, rows)
+        ok = owner >= 0
+        out[ok] = model.names[py[owner[ok]]]
+    return out
+
+
 def compiled_regions(model: TraceModel, launches: LaunchPairs, steps: StepTable,
                      times: pd.DataFrame) -> CompiledRegions:
     """The compiled regions of ``model`` and what they did, per region id and per step (``times``: op_times)."""
@@ -108,10 +121,11 @@ def compiled_regions(model: TraceModel, launches: LaunchPairs, steps: StepTable,
                        "row": rows})
     df["device_ns"] = np.bincount(owner, weights=kdur, minlength=len(rows)).astype(np.int64) if model.has_gpu else 0
     df["kernel_calls"] = np.bincount(owner, minlength=len(rows))
+    df["called_from"] = _called_from(model, rows)
     regions = df.groupby("region", sort=False).agg(
         frame=("frame", "first"), compile_id=("compile_id", "first"), calls=("dur", "size"),
         host_total_ns=("dur", "sum"), device_ns=("device_ns", "sum"), kernel_calls=("kernel_calls", "sum"),
-        first_row=("row", "first")).reset_index().sort_values(["frame", "compile_id"], kind="stable")
+        first_row=("row", "first"), called_from=("called_from", "first")).reset_index().sort_values(["frame", "compile_id"], kind="stable")
     kernels = pd.DataFrame({"region": label[owner] if len(owner) else np.zeros(0, dtype=object),
                             "kernel": model.names[krows] if len(krows) else np.zeros(0, dtype=object), "ns": kdur})
     kernels = kernels.groupby(["region", "kernel"], sort=False).agg(calls=("ns", "size"), total_ns=("ns", "sum"))

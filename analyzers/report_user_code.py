@@ -101,7 +101,7 @@ def _compiled(comp: dict[str, Any]) -> list[str]:
         kernels = ", ".join(f"{k['name'][:48]} x{k['calls']}" for k in r["kernels"][:3])
         out.append(f"  region {r['region']}: {r['calls']} call(s), host {_fmt(r['host_total_ms'], 3)} ms, "
                    f"device {_fmt(r['device_ms'], 3)} ms, {r['kernel_calls']} kernel call(s)"
-                   + (f": {kernels}" if kernels else ""))
+                   + (f": {kernels}" if kernels else "") + (f" (in {r['called_from']})" if r.get("called_from") else ""))
     return out
 
 

@@ -25,14 +25,17 @@ def graph_breaks(f: ModelFacts) -> Finding | None:
     # measured lower bound: the extra guard checks; the fusion lost across a break is not measured here
     gain = breaks * lookup_ms
     frames = sorted({int(x) for x in cr.regions["frame"]})
+    resumes = {r["region"]: r["called_from"] for _, r in cr.regions.iterrows() if r["frame"] > 0 and r["called_from"]}
     rows = [int(r) for r in cr.regions["first_row"]]
     return Finding(
         severity=severity_for(pct(gain, f.step_ms)) if gain > 0 else "low",
         summary=(f"Each step enters {breaks + 1:.0f} compiled frames ({', '.join(map(str, frames))}) "
                  f"instead of one: {breaks:.0f} graph break(s) per step run the code between the pieces eagerly "
-                 "and stop inductor fusing across them."),
+                 "and stop inductor fusing across them."
+                 + (f" Compiled code resumes in {', '.join(sorted(set(resumes.values())))}." if resumes else "")),
         evidence={"frames_per_step": breaks + 1, "graph_breaks_per_step": breaks, "frames": frames,
-                  "cache_lookups_per_step": lookups, "regions": cr.regions["region"].tolist()},
+                  "cache_lookups_per_step": lookups, "regions": cr.regions["region"].tolist(),
+                  "resumes_in": resumes},
         evidence_rows=rows,
         gain_ms=gain, step_ms=f.step_ms,
         fix=("Find each break and its reason with torch._dynamo.explain(model)(*inputs) (or TORCH_LOGS=graph_breaks); "

@@ -107,9 +107,28 @@ def test_compiled_gpt2_shows_its_region_and_inductor_kernels(tmp_path: Path) -> 
     cr = ra.compiled_regions
     assert cr.regions["region"].tolist() == ["0/0"] and cr.regions.iloc[0]["calls"] == ACTIVE_STEPS
     assert cr.graph_breaks_per_step == 0 and not cr.recompiled_frames
+    assert cr.regions.iloc[0]["called_from"] == "torch/nn/modules/module.py(1782): _call_impl"
     regions = [e for e in raw if e["name"].startswith("Torch-Compiled Region")]
     cpp = [e for e in raw if e["name"] == "<built-in function kernel>" and any(_within(e, r) for r in regions)]
     k = cr.kernels.set_index("kernel")
     assert cpp and k.loc["<built-in function kernel>", "calls"] == len(cpp)
     assert k.loc["aten::addmm", "calls"] == 4 * 2 * ACTIVE_STEPS  # 4 projections x 2 layers per forward
     assert {"GRAPHBRK1", "RECOMP1"}.isdisjoint(f.rule for f in ra.findings)
+
+
+def test_graph_break_names_where_compiled_code_resumes(tmp_path: Path) -> None:
+    """With Python stacks, each region knows the frame it runs in: after a break, the user's function."""
+    from trace_builder import TraceBuilder
+
+    b = TraceBuilder.bare()
+    for t in b.steps(2, 1000.0):
+        b.host_event("python_function", "model.py(5): forward", t + 10, 900)
+        b.cpu_op("Torch-Compiled Region: 0/0", t + 20, 380)
+        b.host_event("python_function", "model.py(9): tail", t + 450, 440)
+        b.cpu_op("Torch-Compiled Region: 1/0", t + 460, 420)
+    ra = AnalysisSession([b.load(tmp_path)], str(tmp_path)).rank(0)
+    regions = ra.compiled_regions.regions.set_index("region")
+    assert regions.loc["0/0", "called_from"] == "model.py(5): forward"
+    assert regions.loc["1/0", "called_from"] == "model.py(9): tail"
+    brk = next(f for f in ra.findings if f.rule == "GRAPHBRK1")
+    assert brk.evidence["resumes_in"] == {"1/0": "model.py(9): tail"} and "model.py(9): tail" in brk.summary
