@@ -107,7 +107,8 @@ def test_compiled_gpt2_shows_its_region_and_inductor_kernels(tmp_path: Path) -> 
     cr = ra.compiled_regions
     assert cr.regions["region"].tolist() == ["0/0"] and cr.regions.iloc[0]["calls"] == ACTIVE_STEPS
     assert cr.graph_breaks_per_step == 0 and not cr.recompiled_frames
-    assert cr.regions.iloc[0]["called_from"] == "torch/nn/modules/module.py(1782): _call_impl"
+    assert cr.regions.iloc[0]["called_from"].startswith("torch/nn/modules/module.py(") \
+        and cr.regions.iloc[0]["called_from"].endswith("): _call_impl")
     regions = [e for e in raw if e["name"].startswith("Torch-Compiled Region")]
     cpp = [e for e in raw if e["name"] == "<built-in function kernel>" and any(_within(e, r) for r in regions)]
     k = cr.kernels.set_index("kernel")
