@@ -41,12 +41,28 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     rank = _checked_rank(session, args.path, getattr(args, "rank", None))
     if not getattr(args, "quiet", False):
         _warn_lines(session)
+    if getattr(args, "folded", None):
+        _write_folded(session, args.path, args.folded, rank)
     report = session.report(rank)
     if args.json:
         print_json(report)
     else:
         sys.stdout.write(format_text(report) + "\n")
     return 0
+
+
+def _write_folded(session: Any, path: str, out: str, rank: int | None) -> None:
+    """``--folded OUT``: the rank's host call stacks in the folded format (flamegraph.pl, speedscope)."""
+    from .flame import write_folded
+
+    ra = session.rank(rank if rank is not None else session.ranks[0])
+    graph = ra.flame
+    try:
+        lines = write_folded(graph, out)
+    except OSError as exc:
+        raise TraceLoadError(out, f"cannot write the folded stacks: {exc.strerror or exc}") from None
+    note = "" if graph.has_python else " (ops only: the trace has no Python stacks; record with with_stack=True)"
+    print(f"torchscope: wrote {lines} stacks (rank {ra.rank}, self time in us) to {out}{note}", file=sys.stderr)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -95,6 +111,9 @@ def register(sub: Any) -> None:
                    help="report this rank in detail (default: a per-rank summary, then the first rank)")
     p.add_argument("--json", action="store_true", help="print one JSON object (for scripts and CI)")
     p.add_argument("--quiet", action="store_true", help="do not print loader warnings")
+    p.add_argument("--folded", metavar="OUT", default=None,
+                   help="also write the host call stacks (Python frames and ops, self time in us) to OUT in the "
+                        "folded-stacks format that flamegraph.pl and speedscope open")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("critical-path", help="what bounds one step: its critical path (HTA's model), CPU vs GPU shares")

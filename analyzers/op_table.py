@@ -15,6 +15,7 @@ import pandas as pd
 
 from .categories import STEP_PREFIX, Kind
 from .nesting import nesting_depth
+from .peak_flops import achieved_tflops
 from .launches import LaunchPairs, launch_pairs
 from .trace_model import TraceModel
 
@@ -122,17 +123,22 @@ def _depth_from_parent(parent: np.ndarray) -> np.ndarray:
     return depth
 
 
-def op_table(model: TraceModel, group_by: str = "name", times: pd.DataFrame | None = None) -> pd.DataFrame:
+def op_table(model: TraceModel, group_by: str = "name", times: pd.DataFrame | None = None,
+             flop: pd.Series | None = None) -> pd.DataFrame:
     """Ops aggregated by ``name`` or by ``name+shapes`` (name, input shapes, dtypes); by device total, desc.
 
-    ``times`` is :func:`op_times` when already computed."""
+    ``times`` is :func:`op_times` when already computed; with ``flop`` (counted FLOPs per op row,
+    :func:`analyzers.flops.op_flops`) the table gains ``gflop`` and ``tflops`` (achieved, over the
+    device total time, or the host total on CPU)."""
     if group_by not in ("name", "name+shapes"):
         raise ValueError(f"group_by must be 'name' or 'name+shapes', not {group_by!r}")
     times = op_times(model) if times is None else times
     if not len(times):
-        cols = COLUMNS + (["input_shapes", "input_types"] if group_by != "name" else [])
+        cols = COLUMNS + (["gflop", "tflops"] if flop is not None else []) \
+            + (["input_shapes", "input_types"] if group_by != "name" else [])
         return pd.DataFrame(columns=cols)
     df = times.copy()
+    df["flop"] = 0.0 if flop is None else flop.reindex(df.index).fillna(0.0).to_numpy()
     keys = ["name_id"]
     if group_by != "name":
         args = model.args_many(df.index.to_numpy())
@@ -142,13 +148,17 @@ def op_table(model: TraceModel, group_by: str = "name", times: pd.DataFrame | No
     g = df.groupby(keys, sort=False)
     out = g.agg(calls=("host_total_ns", "size"), host_total_ns=("host_total_ns", "sum"),
                 host_self_ns=("host_self_ns", "sum"), device_total_ns=("device_total_ns", "sum"),
-                device_self_ns=("device_self_ns", "sum")).reset_index()
+                device_self_ns=("device_self_ns", "sum"), flop=("flop", "sum")).reset_index()
     table = np.array(model.strings, dtype=object)
     res = pd.DataFrame({"name": table[out["name_id"].to_numpy()], "calls": out["calls"].astype(np.int64)})
     for c in ("host_total", "host_self", "device_total", "device_self"):
         res[f"{c}_us"] = out[f"{c}_ns"].to_numpy() / 1e3
     res["host_mean_us"] = res["host_total_us"] / res["calls"]
     res["device_mean_us"] = res["device_total_us"] / res["calls"]
+    if flop is not None:
+        res["gflop"] = out["flop"].to_numpy() / 1e9
+        dev, host = out["device_total_ns"].to_numpy(), out["host_total_ns"].to_numpy()
+        res["tflops"] = achieved_tflops(out["flop"].to_numpy(), np.where(dev > 0, dev, host))
     if group_by != "name":
         res["input_shapes"] = out["input_shapes"].to_numpy()
         res["input_types"] = out["input_types"].to_numpy()

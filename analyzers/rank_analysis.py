@@ -13,10 +13,13 @@ import numpy as np
 import pandas as pd
 
 from . import intervals as iv
+from .compiled_regions import CompiledRegions, compiled_regions
 from .breakdown import category_masks, cumulative_unions, mean_breakdown_ms, step_breakdown
 from .critical_path import CriticalPath, critical_path_or_reason
 from .distributed import hta_comm_overlap_pct, rank_comm_stats
 from .findings import Finding, rank_findings
+from .flame import FlameGraph, flame_graph
+from .flops import op_flops
 from .gpu_metrics import GpuMetrics, TensorCoreFlags, gpu_metrics, tensor_core_flags
 from .hta_view import HtaView, hta_view
 from .idle_time import gpu_gaps, hta_idle_summary, idle_time, idle_time_summary
@@ -25,6 +28,8 @@ from .launch_stats import hta_launch_summary, launch_summary, launch_table
 from .launches import LaunchPairs, launch_of, launch_pairs
 from .measurement_quality import measurement_quality
 from .memo import Memo, computed
+from .module_tree import ModuleTree, module_tree
+from .peak_flops import throughput
 from .memory_timeline import MemoryPeak, MemorySeries, memory_peaks, memory_series
 from .op_table import op_table, op_times
 from .steps import StepTable, step_table
@@ -112,7 +117,8 @@ class RankAnalysis:
         """Ops aggregated by name, or by name and input shapes (``"name+shapes"``)."""
         if group_by not in OP_GROUPINGS:
             raise ValueError(f"group_by must be one of {OP_GROUPINGS}, not {group_by!r}")
-        return self.memo.get(f"op_table[{group_by}]", lambda: op_table(self.model, group_by, self.op_times))
+        return self.memo.get(f"op_table[{group_by}]",
+                             lambda: op_table(self.model, group_by, self.op_times, self.op_flops["flop"]))
 
     @computed
     def kernel_table(self) -> pd.DataFrame:
@@ -128,6 +134,32 @@ class RankAnalysis:
     def memory_peaks(self) -> list[MemoryPeak]:
         """Per device: the peak and what was live then."""
         return memory_peaks(self.model, max_live=MEMORY_LIVE_ROWS)
+
+    # ------------------------------------------------------------ user code: modules, stacks, FLOPs
+    @computed
+    def op_flops(self) -> pd.DataFrame:
+        """Per op slice: counted FLOPs (outermost op with a formula) and the matmul dtype."""
+        return op_flops(self.model, self.op_times)
+
+    @computed
+    def throughput(self) -> dict[str, Any]:
+        """GFLOP per step, achieved TFLOP/s and MFU (where the GPU's peak is known)."""
+        return throughput(self.model, self.op_flops, self.steps)
+
+    @computed
+    def module_tree(self) -> ModuleTree:
+        """nn.Module tree (with_stack traces): calls, host/device time and FLOPs per module path."""
+        return module_tree(self.model, self.launches, self.steps, self.op_flops["flop"])
+
+    @computed
+    def compiled_regions(self) -> CompiledRegions:
+        """torch.compile: regions, their kernels, graph breaks, recompiles, compile time per step."""
+        return compiled_regions(self.model, self.launches, self.steps, self.op_times)
+
+    @computed
+    def flame(self) -> FlameGraph:
+        """Host call stacks (Python frames and ops) merged into a flame graph."""
+        return flame_graph(self.model)
 
     # ------------------------------------------------------------ HTA-style
     @computed

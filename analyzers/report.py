@@ -17,6 +17,7 @@ import numpy as np
 from .breakdown import CATEGORIES
 from .errors import AnalysisError
 from .findings import json_safe
+from .report_user_code import modules_section
 from .trace_model import TraceModel
 
 if TYPE_CHECKING:
@@ -96,8 +97,8 @@ def _top_ops(ra: RankAnalysis) -> list[dict[str, Any]]:
     # self times, as the TensorBoard plugin's op table: nested ops are not counted twice
     col = "device_self_us" if ra.model.has_gpu and df["device_self_us"].sum() > 0 else "host_self_us"
     df = df.sort_values(col, ascending=False).head(TOP_N)
-    keep = ["name", "calls", "host_total_us", "host_self_us", "device_total_us", "device_self_us"]
-    return df[keep].to_dict("records")
+    keep = ["name", "calls", "host_total_us", "host_self_us", "device_total_us", "device_self_us", "gflop", "tflops"]
+    return df[[c for c in keep if c in df.columns]].to_dict("records")
 
 
 def _top_kernels(ra: RankAnalysis) -> list[dict[str, Any]]:
@@ -135,6 +136,9 @@ def rank_section(ra: RankAnalysis, errors: dict[str, str]) -> dict[str, Any]:
         "devices": _devices(m),
         "findings": [f.to_dict() for f in sec.get("findings", [])],
         "measurement_quality": sec.get("measurement_quality", {}),
+        "modules": sec.call("modules", lambda: modules_section(ra.module_tree), {}) if has_slices else {},
+        "throughput": sec.get("throughput", {}) if has_slices else {},
+        "compiled": sec.call("compiled regions", lambda: ra.compiled_regions.to_dict(), {}) if has_slices else {},
     }
 
 
@@ -209,7 +213,8 @@ def build_report(session: AnalysisSession, rank: int | None = None) -> dict[str,
     report: dict[str, Any] = {
         "source": source, "rank": detail.rank,
         **{k: main[k] for k in ("steps", "breakdown_ms", "breakdown_pct", "top_ops", "top_kernels", "idle",
-                                "launch", "hta", "critical_path", "measurement_quality")},
+                                "launch", "hta", "critical_path", "measurement_quality", "modules", "throughput",
+                                "compiled")},
         "devices": [d for s in sections.values() for d in s["devices"]],
         "gpus": [g for s in sections.values() for g in s["gpus"]],
         "temporal": [t for s in sections.values() for t in s["temporal"]],

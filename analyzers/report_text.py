@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .knobs import format_assignment
+from .report_user_code import format_user_code
 
 _LABELS = {"kernel": "Kernel", "memcpy": "Memcpy", "memset": "Memset", "communication": "Communication",
            "runtime": "Runtime", "dataloader": "DataLoader", "cpu_exec": "CPU Exec", "other": "Other",
@@ -148,6 +149,9 @@ def _ops_kernels(report: dict[str, Any]) -> list[str]:
             header += ["device total ms", "device self ms"]
             keys += ["device_total_us", "device_self_us"]
         rows = [[_short(o["name"]), str(o["calls"])] + [_fmt(o[k] / 1e3, 3) for k in keys] for o in ops]
+        if any(o.get("gflop") for o in ops):  # FLOPs of matmuls / convolutions / attention
+            header += ["GFLOP", "TFLOP/s"]
+            rows = [r + [_fmt(o.get("gflop"), 3), _fmt(o.get("tflops"), 3)] for r, o in zip(rows, ops)]
         out += _table(header, rows)
     kernels = report.get("top_kernels", [])
     if kernels:
@@ -292,8 +296,8 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     return out
 
 
-_SECTIONS = (_header, _rank_summary, _quality, _steps, _gpus, _ops_kernels, _idle_launch, _hta, _critical_path,
-             _memory, _distributed, _findings, _warnings)
+_SECTIONS = (_header, _rank_summary, _quality, _steps, _gpus, _ops_kernels, format_user_code, _idle_launch, _hta,
+             _critical_path, _memory, _distributed, _findings, _warnings)
 
 
 def format_text(report: dict[str, Any]) -> str:

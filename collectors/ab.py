@@ -117,7 +117,7 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
            on_progress: ProgressFn | None = None, cancel: threading.Event | None = None, *,
            name: str | None = None, workload_args: Sequence[str] = (), device: str = "auto",
            warmup_steps: int = 3, profile_steps: int = 3, timed_steps: int = 20,
-           seed: int = 0, resamples: int = 2000, with_stack: bool = False,
+           seed: int = 0, resamples: int = 2000, with_stack: bool = True,
            script: bool | None = None) -> ABResult:
     """Run A (``base_settings``) and B (``base_settings`` + ``fix_settings``) interleaved ``rounds`` times.
 

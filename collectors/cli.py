@@ -104,8 +104,10 @@ def _add_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
 
 def _add_workload_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
     """How the workload runs: the same for every command that runs one (profile, ab)."""
-    p.add_argument("--with-stack", action="store_true", default=argparse.SUPPRESS if suppress else False,
-                   help="record Python stacks (bigger trace)")
+    p.add_argument("--with-stack", action="store_true", default=argparse.SUPPRESS if suppress else True,
+                   help="record Python stacks in the profiled window (the default: module tree, flame graph)")
+    p.add_argument("--no-stack", dest="with_stack", action="store_false", default=argparse.SUPPRESS,
+                   help="do not record Python stacks (smaller trace, no module tree or flame graph)")
     p.add_argument("--script", action="store_true", default=argparse.SUPPRESS if suppress else False,
                    help="treat the file as a plain script (profiler stepped on optimizer steps)")
 

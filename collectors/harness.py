@@ -27,7 +27,8 @@ class LoopConfig:
     profile_steps: int = 3
     timed_steps: int = 20
     profile: bool = True
-    with_stack: bool = False
+    with_stack: bool = True  # Python stacks in the profiled window: module tree and flame graph
+    with_flops: bool = True  # FLOPs of matmuls and convolutions (needs record_shapes, on anyway)
 
 
 @dataclass
@@ -159,7 +160,7 @@ def _profile_window(step: Callable[[], None], cfg: LoopConfig, device: str, out_
     schedule = torch.profiler.schedule(wait=0, warmup=1, active=cfg.profile_steps, repeat=1)
     with torch.profiler.profile(activities=profiler_activities(device), schedule=schedule,
                                 record_shapes=True, profile_memory=True, with_stack=cfg.with_stack,
-                                on_trace_ready=on_ready) as prof:
+                                with_flops=cfg.with_flops, on_trace_ready=on_ready) as prof:
         try:
             for i in range(total):
                 emit("profile", i, total, "profiled step")

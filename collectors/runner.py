@@ -108,7 +108,7 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
                  cancel: threading.Event | None = None, *, name: str | None = None,
                  workload_args: Sequence[str] = (), device: str = "auto", warmup_steps: int = 3,
                  profile_steps: int = 3, timed_steps: int = 20, profile: bool = True,
-                 with_stack: bool = False, script: bool | None = None,
+                 with_stack: bool = True, script: bool | None = None,
                  sample: bool = True) -> RunResult:
     """Run one workload in a child process and leave a bundle in ``out_dir``.
 

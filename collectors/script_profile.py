@@ -43,7 +43,8 @@ def run_script(path: str, argv: list[str], cfg: LoopConfig, device: str, out_dir
             activities=profiler_activities(device),
             schedule=torch.profiler.schedule(skip_first=cfg.warmup_steps, wait=0, warmup=1,
                                              active=cfg.profile_steps, repeat=1),
-            record_shapes=True, profile_memory=True, with_stack=cfg.with_stack, on_trace_ready=on_ready)
+            record_shapes=True, profile_memory=True, with_stack=cfg.with_stack, with_flops=cfg.with_flops,
+            on_trace_ready=on_ready)
         prof.start()
         state["profiling"] = True
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)

@@ -28,6 +28,7 @@ WARM: tuple[tuple[str, tuple[Any, ...]], ...] = (
     ("steps", ()), ("breakdown", ()), ("mean_breakdown_ms", ()), ("gpu_metrics", ()),
     ("op_table", ("name",)), ("op_table", ("name+shapes",)), ("kernel_table", ()),
     ("memory_series", ()), ("memory_peaks", ()), ("findings", ()), ("critical_path_summary", ()),
+    ("module_tree", ()), ("flame", ()), ("compiled_regions", ()),
 )
 
 

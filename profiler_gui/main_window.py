@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.views["critical path"].showInTimeline.connect(lambda: navigation.show_critical_path(self))
         self.ops_view.rowActivated.connect(lambda r: self.jump_to_name(r.get("name")))
         self.kernels_view.rowActivated.connect(lambda r: self.jump_to_name(r.get("name")))
+        self.views["modules"].rowActivated.connect(lambda row: navigation.select_in_timeline(self, row))
 
     # ------------------------------------------------------------------ state
     @property

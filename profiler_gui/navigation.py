@@ -19,6 +19,18 @@ def longest_row(model: TraceModel | None, name: str | None) -> int | None:
     return int(rows[np.argmax(model.dur_ns[rows])]) if len(rows) else None
 
 
+def select_in_timeline(win: Any, row: int) -> int | None:
+    """Select slice ``row`` of the shown rank in the timeline and zoom to it (the tab stays)."""
+    ra = win.shown
+    if ra is None or not 0 <= row < len(ra.model):
+        return None
+    m = ra.model
+    win.timeline.select_row(row)
+    pad = max(int(m.dur_ns[row]) // 2, 1000)
+    win.timeline.zoom_to(int(m.start_ns[row]) - pad, int(m.end_ns[row]) + pad)
+    return row
+
+
 def jump_to_name(win: Any, name: str | None) -> int | None:
     """Select and zoom to the longest instance of ``name`` in the shown rank's timeline."""
     ra = win.shown

@@ -32,6 +32,9 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--out", default=OUT)
     ap.add_argument("--no-ab", action="store_true", help="compare the sample bundles instead of running an A/B")
     ap.add_argument("--only", default="", help="comma-separated screenshot names to write (default: all)")
+    ap.add_argument("--stack-trace", default=None,
+                    help="a trace or bundle recorded with Python stacks (the collector's default): shoots the "
+                         "Modules and Flame views (e.g. a bundle of `torchscope profile` on a GPT-2 workload)")
     ap.add_argument("--two-ranks", action="store_true",
                     help="also shoot hta_two_ranks (overview, findings with the rank selector; not in the README)")
     return ap.parse_args()
@@ -151,6 +154,26 @@ class Shooter:
             win.show_tab("overview")
             self.shot("overview_two_ranks_switched")
 
+    def user_code_views(self, trace: str) -> None:
+        """Modules (a block selected) and Flame (matmuls searched) of a trace with Python stacks."""
+        win = self.win
+        if self.wait(lambda: win.open_path(trace)) != "done":
+            print("failed to open", trace, win.last_error)
+            return
+        win.banner.hide()
+        win.show_tab("modules")
+        view = win.views["modules"]
+        names = [it.text(0) for it in view.items]
+        if "GPT2Block_1" in names:
+            win.show_tab("modules")
+            view.tree.setCurrentItem(view.items[names.index("GPT2Block_1")])
+            view.chart.select(names.index("GPT2Block_1"))
+        self.shot("modules")
+        win.show_tab("flame")
+        flame = win.views["flame"]
+        flame.search.setText("aten::addmm")
+        self.shot("flame")
+
     def other_theme(self, trace: str) -> None:
         win = self.win
         win.apply_theme("dark" if self.args.theme == "light" else "light")
@@ -164,6 +187,10 @@ class Shooter:
 def main() -> int:
     args = _args()
     shooter = Shooter(args)
+    if args.stack_trace:
+        shooter.user_code_views(args.stack_trace)
+    if shooter.only and shooter.only <= {"modules", "flame"}:
+        return 0
     shooter.shot("start_page")
     trace = args.trace or os.path.join(REF, "tb_resnet50_num_workers_0.pt.trace.json.gz")
     if not os.path.exists(trace):

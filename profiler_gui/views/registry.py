@@ -4,7 +4,9 @@ from __future__ import annotations
 from .compare import CompareView
 from .critical_path import CriticalPathView
 from .findings import FindingsView
+from .flame import FlameView
 from .memory import MemoryView
+from .modules import ModulesView
 from .overview import OverviewView
 from .tables import KernelsView, OperatorsView
 from .timeline_host import TimelineHost
@@ -14,6 +16,8 @@ VIEWS: list[tuple[str, type]] = [
     ("timeline", TimelineHost),
     ("operators", OperatorsView),
     ("kernels", KernelsView),
+    ("modules", ModulesView),
+    ("flame", FlameView),
     ("memory", MemoryView),
     ("findings", FindingsView),
     ("compare", CompareView),

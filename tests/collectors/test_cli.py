@@ -122,7 +122,9 @@ def test_every_workload_command_takes_the_same_run_options():
                                  if cmd == "ab" else [cmd, "train.py", "--script", "--with-stack"])
         assert args.script is True and args.with_stack is True, cmd
         args = parser.parse_args([cmd, "--script", "train.py"] + (["--fix", "a=1"] if cmd == "ab" else []))
-        assert args.script is True and args.with_stack is False, cmd
+        assert args.script is True and args.with_stack is True, cmd  # stacks are recorded by default
+        args = parser.parse_args([cmd, "train.py", "--no-stack"] + (["--fix", "a=1"] if cmd == "ab" else []))
+        assert args.with_stack is False, cmd
     actions = {cmd: {o for a in sub.choices[cmd]._actions for o in a.option_strings} for cmd in ("profile", "ab")}
     assert actions["profile"] <= actions["ab"], actions["profile"] - actions["ab"]
 
