@@ -102,9 +102,13 @@ def load_traces(path: str | os.PathLike[str], progress: ProgressFn | None = None
     """Load every rank behind ``path``; raise TraceLoadError on bad input."""
     source = resolve(path)
     if source.format == "run-bundle":
-        from .bundle_reader import load_bundle  # local import: bundle_reader imports this module
+        from .bundle_reader import load_bundle, rank_folders  # local import: bundle_reader imports this module
 
-        return [load_bundle(source, progress)]
+        if not rank_folders(source.path):
+            return [load_bundle(source, progress)]
+        from .rank_loading import load_bundle_ranks
+
+        return load_bundle_ranks(source.path, progress)
     models = []
     for index, file in enumerate(source.files):
         def sub_progress(phase: str, frac: float, i: int = index) -> None:
