@@ -106,9 +106,13 @@ def settle(job: DistJob, rc: int | None, outcome: str | None, watch: RankWatch,
         if r == failed and rec.get("status") != "failed":  # died without writing its own error
             rec.update(status="failed", error=error, error_detail=tails.get(r, ""))
         elif rec.get("status") not in ("ok", "failed"):  # still 'running' (or never started): stopped
+            frame = innermost_frame(tails.get(r, ""))
             why = (f"stopped by torchrun after rank {failed} failed" if failed is not None else
-                   f"{status}: killed {describe_progress(watch.last.get(r))}" if status != "failed" else error)
-            rec.update(status="failed" if status == "failed" else status, error=why, error_detail=tails.get(r, ""))
+                   f"{status}: killed {describe_progress(watch.last.get(r))}" + (f" at {frame}" if frame else "")
+                   if status != "failed" else str(error))
+            rec.update(status=status, error=why, error_detail=tails.get(r, ""))
+        elif r != failed and failed is not None and rec.get("status") == "failed":
+            rec["error"] = f"after rank {failed} failed: {rec.get('error')}"  # its own error is the consequence
     return status, error, failed
 
 
