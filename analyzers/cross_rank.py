@@ -14,8 +14,9 @@ Definitions (HTA's where it has them):
   starts latest holds the others back.
 * **Wait** of a rank: ``last arrival - own arrival`` (clipped to its
   duration), the part of the collective spent waiting for the last rank;
-  **transfer** is the rest.  **Late** time of the last rank: its arrival minus
-  the median arrival of the others (what it costs the job).
+  **transfer** is the rest.  **Late** time of the last rank: the median wait
+  of the other ranks at that collective (what it costs the job; never more than
+  they actually spent in it).
 """
 from __future__ import annotations
 
@@ -102,18 +103,16 @@ def collective_waits(calls: list[pd.DataFrame]) -> pd.DataFrame:
     idx_last = g.idxmax()
     last_rank = df.loc[idx_last, key + ["rank"]].rename(columns={"rank": "last_rank"})
     df = df.merge(last_rank, on=key, how="left")
-    total = df.groupby(key)["arrive_ns"].transform("sum")
-    others_median = _median_of_others(df, key, n_ranks, total)
-    df["late_ns"] = np.where(df["rank"] == df["last_rank"], df["arrive_ns"] - others_median, 0).clip(min=0)
+    is_last = (df["rank"] == df["last_rank"]).to_numpy()
+    df["late_ns"] = np.where(is_last, _median_wait_of_others(df, key, is_last), 0)
     return df[cols].reset_index(drop=True)
 
 
-def _median_of_others(df: pd.DataFrame, key: list[str], n_ranks: int, total: pd.Series) -> np.ndarray:
-    """Per row: the median arrival of the other ranks at the same collective."""
-    if n_ranks == 2:
-        return (total - df["arrive_ns"]).to_numpy()
-    med = df.groupby(key)["arrive_ns"].transform(lambda s: s.sort_values().iloc[:-1].median())
-    return med.to_numpy()
+def _median_wait_of_others(df: pd.DataFrame, key: list[str], is_last: np.ndarray) -> np.ndarray:
+    """Per row: the median wait of the ranks that did not arrive last at the same collective."""
+    others = df.loc[~is_last].groupby(key)["wait_ns"].median().rename("others_wait_ns")
+    med = df[key].merge(others, left_on=key, right_index=True, how="left")["others_wait_ns"]
+    return med.fillna(0).to_numpy().astype(np.int64)
 
 
 def step_matrix(step_tables: dict[int, StepTable]) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """The straggler: the rank the others wait for at the collectives, how much it costs and why.
 
-The straggler is the rank with the largest late time per step (its arrival at
-collectives minus the others' median arrival; see :mod:`analyzers.cross_rank`),
-HTA's "late-starting collective" signal summed over every matched collective.
+The straggler is the rank with the largest late time per step (what the
+others wait for it at the collectives; see :mod:`analyzers.cross_rank`), HTA's
+"late-starting collective" signal summed over every matched collective.  Its
+extra time per step is its late time minus the median late time of the other
+ranks (ranks that hold each other back in turn cancel out).
 Its cause is the breakdown category (:mod:`analyzers.breakdown`) in which that
 rank spends the most time beyond the median of the other ranks; communication
 is left out (waiting is the symptom, not the cause).
@@ -17,7 +19,7 @@ from .cross_rank import RankWaits
 #: a rank is a straggler when it is late by at least this much per step ...
 MIN_LATE_MS = 1.0
 #: ... and by at least this share of the step
-MIN_LATE_PCT = 5.0
+MIN_LATE_PCT = 2.0
 
 #: breakdown category -> (what the rank spends longer on, the fix that calls for)
 CAUSES: dict[str, tuple[str, str]] = {
@@ -68,10 +70,12 @@ def find_straggler(per_rank: list[RankWaits], breakdowns: dict[int, dict[str, fl
     if len(per_rank) < 2:
         return None
     worst = max(per_rank, key=lambda w: w.late_ms)
-    if worst.late_ms < max(MIN_LATE_MS, MIN_LATE_PCT / 100.0 * step_ms):
-        return None
     others = [w for w in per_rank if w.rank != worst.rank]
+    extra = worst.late_ms - median(w.late_ms for w in others)  # net: ranks that are late in turn cancel out
+    if extra < max(MIN_LATE_MS, MIN_LATE_PCT / 100.0 * step_ms):
+        return None
     cause = straggler_cause(breakdowns.get(worst.rank, {}), [breakdowns.get(w.rank, {}) for w in others])
-    return {"rank": worst.rank, "extra_ms_per_step": worst.late_ms, "times_last": worst.times_last,
+    return {"rank": worst.rank, "extra_ms_per_step": extra, "late_ms_per_step": worst.late_ms,
+            "others_late_ms": {w.rank: w.late_ms for w in others}, "times_last": worst.times_last,
             "calls": worst.calls, "step_ms": step_ms,
             "others_wait_ms": {w.rank: w.wait_ms for w in others}, "cause": cause}
