@@ -220,3 +220,20 @@ def analyze_ranks(models: dict[int, tuple[TraceModel, StepTable]], breakdowns: d
                      clock_aligned=all(m.origin_abs_ns is not None for m, _ in models.values()),
                      matrix=matrix, spread=step_spread(matrix), waits=waits, sums=sums, per_rank=per_rank,
                      overlap=overlap, straggler=find_straggler(per_rank, breakdowns, step_ms))
+
+
+def kernel_overlap(model: TraceModel) -> dict[str, Any] | None:
+    """HTA's comm/comp overlap: time communication kernels run alongside computation kernels, as a share
+    of communication kernel time, over the whole trace (None without communication kernels)."""
+    from . import intervals as iv
+
+    kern = model.kind == int(Kind.KERNEL)
+    comm = kern & model.name_mask(lambda s: s.startswith(COMM_KERNEL_PREFIXES))
+    if not comm.any():
+        return None
+    u_comm = iv.union(model.start_ns[comm], model.end_ns[comm])
+    u_comp = iv.union(model.start_ns[kern & ~comm], model.end_ns[kern & ~comm])
+    comm_ns = iv.total_ns(*u_comm)
+    both = iv.total_ns(*iv.intersect(u_comm, u_comp))
+    return {"comm_ms": comm_ns / 1e6, "overlap_ms": both / 1e6,
+            "overlap_pct": 100.0 * both / comm_ns if comm_ns else None, "source": "collective kernels (HTA)"}

@@ -104,12 +104,16 @@ class AnalysisSession:
     @computed
     def cross_rank(self) -> "CrossRank":
         """Rank x step times, waits at each collective, overlap per rank, the straggler (analyzers.cross_rank)."""
-        from .cross_rank import analyze_ranks
+        from .cross_rank import analyze_ranks, kernel_overlap
         from .rules.distributed import comm_figures
         overlap = []
         for ra in self:
-            fig = comm_figures(ra.facts)
-            overlap.append({"rank": ra.rank, "comm_ms": fig["comm_ms"], "exposed_ms": fig["exposed_ms"],
+            hta = kernel_overlap(ra.model)
+            if hta is not None:  # HTA's definition (whole trace, kernels)
+                overlap.append({"rank": ra.rank, **hta})
+                continue
+            fig = comm_figures(ra.facts)  # CPU collectives: host ranges vs other host ops, per step
+            overlap.append({"rank": ra.rank, "comm_ms": fig["comm_ms"], "overlap_ms": fig["comm_ms"] - fig["exposed_ms"],
                             "overlap_pct": fig["overlap_pct"] if fig["comm_ms"] > 0 else None,
                             "source": fig["source"]})
         return analyze_ranks({ra.rank: (ra.model, ra.steps) for ra in self},
