@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .compare import CompareView
+from .distributed import DistributedView
 from .findings import FindingsView
 from .memory import MemoryView
 from .overview import OverviewView
@@ -14,6 +15,7 @@ VIEWS: list[tuple[str, type]] = [
     ("operators", OperatorsView),
     ("kernels", KernelsView),
     ("memory", MemoryView),
+    ("distributed", DistributedView),
     ("findings", FindingsView),
     ("compare", CompareView),
 ]
