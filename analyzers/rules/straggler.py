@@ -24,7 +24,7 @@ def straggler(cross: Any) -> Finding | None:
         summary=(f"Rank {r} arrives last at {s['times_last']} of {s['calls']} collectives: the other ranks wait "
                  f"{s['late_ms_per_step']:.1f} ms per step for it, it waits {back:.1f} ms for them, a net "
                  f"{extra:.1f} ms per step lost to rank {r}{because}."),
-        evidence={**s, "collective_source": cross.source, "clock_aligned": cross.clock_aligned},
+        evidence={**s, "ranks": [r], "collective_source": cross.source, "clock_aligned": cross.clock_aligned},
         gain_ms=extra, bottleneck_ms=extra, step_ms=s["step_ms"], rank=r,
         fix=cause.get("fix") or "Compare the straggler's timeline with another rank's to see what it does longer.",
         caveats=([] if cross.clock_aligned else ["some ranks carry no epoch clock: arrivals compared on "
