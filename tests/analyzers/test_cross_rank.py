@@ -19,14 +19,14 @@ STEP_US = 100_000.0
 STEPS = 4
 
 
-def _rank_trace(folder: Path, rank: int, loader_us: float) -> None:
+def _rank_trace(folder: Path, rank: int, loader_us: float, step_us: float = STEP_US, world: int = 2) -> None:
     """One CPU rank: per step, ``loader_us`` of data loading, 20 ms of compute, then a gloo all-reduce.
 
     Every rank's all-reduce ends 55 ms into the step (when the last rank has
     arrived and 5 ms of transfer are done); it starts when the rank arrives.
     """
-    b = TraceBuilder.bare(extra={"distributedInfo": {"rank": rank, "world_size": 2, "backend": "gloo"}})
-    for t in b.steps(STEPS, STEP_US, first=10):
+    b = TraceBuilder.bare(extra={"distributedInfo": {"rank": rank, "world_size": world, "backend": "gloo"}})
+    for t in b.steps(STEPS, step_us, first=10):
         if loader_us:
             b.dataloader(t + 1, loader_us)
         b.cpu_op("aten::mm", t + 1 + loader_us, 19_000)
@@ -142,3 +142,23 @@ def test_reference_two_ranks_straggler_and_overlap_beside_hta() -> None:
     # the straggler's net extra time is about the GPU compute it does beyond rank 0
     assert c.straggler["cause"]["category"] == "kernel"
     assert c.straggler["extra_ms_per_step"] == pytest.approx(c.straggler["cause"]["excess_ms"], rel=0.15)
+
+
+def test_compare_reports_the_slowest_and_the_median_rank(tmp_path: Path) -> None:
+    from analyzers.compare import compare, format_compare_text
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    for r, (loader_us, step_us) in enumerate([(0.0, 100_000.0), (0.0, 100_000.0), (30_000.0, 130_000.0)]):
+        _rank_trace(a, r, loader_us, step_us, world=3)  # A: rank 2 loads data for 30 ms, its steps take 130 ms
+        _rank_trace(b, r, 0.0, 100_000.0, world=3)  # B: every rank 100 ms
+    d = compare(AnalysisSession.load(str(a)), AnalysisSession.load(str(b)))
+    ch = d["rank_change"]
+    assert (ch["slowest"]["a_rank"], ch["slowest"]["a_step_ms"], ch["slowest"]["b_step_ms"]) == \
+        (2, pytest.approx(130.0), pytest.approx(100.0))
+    assert ch["slowest"]["speedup"] == pytest.approx(1.3)
+    assert ch["median"]["a_step_ms"] == pytest.approx(100.0) and ch["median"]["speedup"] == pytest.approx(1.0)
+    assert ch["straggler"]["a"]["rank"] == 2 and ch["straggler"]["a"]["cause"] == "dataloader"
+    assert ch["straggler"]["b"] is None
+    text = format_compare_text(d)
+    assert "slowest rank: 130.00 -> 100.00 ms (1.30x)" in text and "median rank: 100.00 -> 100.00 ms (1.00x)" in text
