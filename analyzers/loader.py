@@ -109,15 +109,15 @@ def load_traces(path: str | os.PathLike[str], progress: ProgressFn | None = None
         from .rank_loading import load_bundle_ranks
 
         return load_bundle_ranks(source.path, progress)
-    models = []
-    for index, file in enumerate(source.files):
-        def sub_progress(phase: str, frac: float, i: int = index) -> None:
-            if progress:
-                progress(phase, (i + frac) / len(source.files))
-        model = load_file(file, source.format, sub_progress)
+    if len(source.files) > 1:
+        from .rank_loading import load_tasks  # one rank per worker process when the traces are big
+
+        models = load_tasks([("file", -1, str(f), source.format) for f in source.files], progress)
+    else:
+        models = [load_file(source.files[0], source.format, progress)]
+    for index, model in enumerate(models):
         if model.rank is None:
-            model.rank = index if len(source.files) > 1 else 0
-        models.append(model)
+            model.rank = index if len(models) > 1 else 0
     if len(models) > 1:
         models.sort(key=lambda m: (m.rank if m.rank is not None else 1 << 30))
     return models

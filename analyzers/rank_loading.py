@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import TraceLoadError
 from .gunzip import available_memory_bytes
 from .trace_model import TraceModel
 
@@ -38,11 +38,21 @@ def _load_task(task: Task) -> TraceModel:
     return load_file(Path(path), extra)
 
 
+def free_cores() -> int:
+    """Cores not busy with other work right now (cores minus the 1-minute load average), at least 1."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # no load average on this platform
+        busy = 0.0
+    return max(1, int(cores - busy + 0.5))
+
+
 def pool_workers(sizes: list[int], cpus: int | None = None, free_bytes: int | None = None) -> int:
-    """How many ranks to decode at once: 1 (serial) for small jobs; else bounded by cores and memory."""
+    """How many ranks to decode at once: 1 (serial) for small jobs; else bounded by free cores and memory."""
     if len(sizes) < 2 or sum(sizes) < PARALLEL_MIN_BYTES:
         return 1
-    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
+    cpus = cpus if cpus is not None else free_cores()
     free = free_bytes if free_bytes is not None else available_memory_bytes()
     per_rank = max(sizes) * MODEL_BYTES_PER_DISK_BYTE
     by_memory = max(1, int(free // max(per_rank * 2, 1)))  # worker copy + ours while it travels
@@ -68,20 +78,29 @@ def load_tasks(tasks: list[Task], progress: ProgressFn | None = None, workers: i
                 progress(f"rank {_label(task, i)} loaded ({i + 1}/{n})", (i + 1) / n)
         return out
     models: list[TraceModel | None] = [None] * n
+    try:
+        _pool_load(tasks, models, workers, progress)
+    except BrokenProcessPool:  # a worker could not start or died (e.g. no importable __main__): go on here
+        pass
+    for i, task in enumerate(tasks):
+        if models[i] is None:
+            models[i] = _load_task(task)
+            if progress:
+                progress(f"rank {_label(task, i)} loaded", sum(m is not None for m in models) / n)
+    return [m for m in models if m is not None]
+
+
+def _pool_load(tasks: list[Task], models: list[TraceModel | None], workers: int,
+               progress: ProgressFn | None) -> None:
+    """Fill ``models`` from a spawn pool of ``workers`` processes, reporting each rank as it lands."""
+    n = len(tasks)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_load_task, t): i for i, t in enumerate(tasks)}
         for done, fut in enumerate(as_completed(futures), 1):
             i = futures[fut]
-            try:
-                models[i] = fut.result()
-            except TraceLoadError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a worker that died: name the rank's file
-                raise TraceLoadError(tasks[i][2], f"loading failed in a worker process "
-                                                  f"({type(exc).__name__}: {exc})") from None
+            models[i] = fut.result()  # TraceLoadError (bad input) propagates with the file's name
             if progress:
                 progress(f"rank {_label(tasks[i], i)} loaded ({done}/{n})", done / n)
-    return [m for m in models if m is not None]
 
 
 def _label(task: Task, index: int) -> int:
