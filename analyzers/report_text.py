@@ -212,15 +212,20 @@ def _distributed(report: dict[str, Any]) -> list[str]:
     return out
 
 
+MAX_STEP_COLUMNS = 8
+
+
 def _cross_rank(dist: dict[str, Any]) -> list[str]:
     """Rank x step times, waits at the collectives, overlap and the straggler."""
     out: list[str] = []
     matrix = dist.get("step_matrix") or {}
     if matrix.get("steps"):
         out.append("")
-        out.append("Step time per rank (ms)")
-        out += _table(["rank", *(f"step {s}" for s in matrix["steps"])],
-                      [[str(r), *(_fmt(v, 2) for v in row)] for r, row in zip(matrix["ranks"], matrix["ms"])])
+        shown = matrix["steps"][:MAX_STEP_COLUMNS]
+        more = len(matrix["steps"]) - len(shown)
+        out.append("Step time per rank (ms)" + (f"; first {len(shown)} of {len(matrix['steps'])} steps" if more else ""))
+        out += _table(["rank", *(f"step {s}" for s in shown)],
+                      [[str(r), *(_fmt(v, 2) for v in row[:len(shown)])] for r, row in zip(matrix["ranks"], matrix["ms"])])
         spread = dist.get("step_spread") or {}
         if spread.get("max_range_ms") is not None:
             out.append(f"  largest spread across ranks: {_fmt(spread['max_range_ms'], 2)} ms "
