@@ -169,5 +169,8 @@ def rerun_spec(info: dict[str, Any] | None) -> tuple[str, list[str], dict[str, A
                               if isinstance(loop.get(k), int)}
     if info.get("device") in ("cpu", "cuda"):
         kwargs["device"] = info["device"]
+    dist = info.get("distributed") or (info.get("job") or {}).get("distributed") or {}
+    if isinstance(dist, dict) and isinstance(dist.get("world_size"), int) and dist["world_size"] > 1:
+        kwargs["nproc_per_node"] = dist["world_size"]  # one rank of a torchrun job: rerun the whole job
     return (str(info.get("workload")), [str(x) for x in info.get("workload_args") or []],
             dict(info.get("settings") or {}), kwargs)

@@ -203,7 +203,8 @@ def cmd_workloads(args: argparse.Namespace) -> int:
 def _nproc(args: argparse.Namespace) -> int:
     """--nproc-per-node, checked (a user error below 1)."""
     from collectors.errors import UsageError
-    n = int(getattr(args, "nproc_per_node", 1) or 1)
+    raw = getattr(args, "nproc_per_node", 1)
+    n = 1 if raw is None else int(raw)
     if n < 1:
         raise UsageError(f"--nproc-per-node must be at least 1, not {n}")
     return n

@@ -125,6 +125,8 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
     precheck(typed, device)
     if ref.kind == "script":
         refuse_for_script(typed)
+    if typed.get("ddp") and nproc_per_node < 2:
+        raise KnobRefused("ddp=true needs several processes: add --nproc-per-node N (N >= 2)")
     name = name or bundle_mod.default_name(ref.name)
     started = time.monotonic()
     partial = bundle_mod.make_partial(out_dir, name)
