@@ -126,6 +126,12 @@ class AnalysisSession:
         return run_cross_rank_rules(self.cross_rank, self._cross_errors) if self.is_multi_rank else []
 
     @computed
+    def merged_ranks(self) -> TraceModel:
+        """Every rank's device streams and collectives on one clock, for the merged timeline (rank_merge)."""
+        from .rank_merge import merge_ranks
+        return merge_ranks(self.models)
+
+    @computed
     def slowest_rank(self) -> int:
         """The rank with the longest mean step (the one the others wait for)."""
         best, best_ms = self.first_rank, -1.0

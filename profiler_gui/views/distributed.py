@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from analyzers.errors import AnalysisError
 from analyzers.session import AnalysisSession
 
 from .. import theme as theme_mod
+from ..timeline.widget import TimelineWidget
 from .common import note_label
 from .tables import TableView
 
@@ -50,6 +51,25 @@ def straggler_html(cross: Any) -> str:
         text += (f" Cause: {html.escape(cause['what'])} (+{cause['excess_ms']:.2f} ms/step beyond the other ranks)."
                  f"<br><i>Fix:</i> {html.escape(cause['fix'])}")
     return text
+
+
+class _MergeSignals(QObject):
+    done = Signal(object, object)  # (session, merged model or the error text)
+
+
+class _MergeTask(QRunnable):
+    """Build the session's merged-ranks model off the GUI thread."""
+
+    def __init__(self, session: AnalysisSession) -> None:
+        super().__init__()
+        self.session = session
+        self.signals = _MergeSignals()
+
+    def run(self) -> None:  # worker thread: numpy only
+        try:
+            self.signals.done.emit(self.session, self.session.merged_ranks)
+        except Exception as exc:  # noqa: BLE001 - shown in the tab instead of the timeline
+            self.signals.done.emit(self.session, f"merged timeline failed: {type(exc).__name__}: {exc}")
 
 
 class DistributedView(QWidget):
@@ -86,15 +106,28 @@ class DistributedView(QWidget):
         grid.addWidget(self.heatmap, 0, 0, 1, 2)
         grid.addWidget(self.waits, 1, 0)
         grid.addWidget(self.overlap, 1, 1)
-        lay.addWidget(self.charts, 3)
+        bar = QHBoxLayout()
+        self.merge_button = QPushButton("Merged timeline: every rank's streams and collectives")
+        self.merge_button.clicked.connect(self.show_merged_timeline)
+        bar.addWidget(self.merge_button)
+        bar.addStretch(1)
+        lay.addLayout(bar)
+        self.split = split = QSplitter(Qt.Vertical)
+        split.addWidget(self.charts)
         self.table = TableView("Per rank")
-        lay.addWidget(self.table, 2)
+        split.addWidget(self.table)
+        self.timeline = TimelineWidget()
+        self.timeline.hide()
+        split.addWidget(self.timeline)
+        lay.addWidget(split, 1)
         self.labels: list[Any] = []
+        self._merge_tasks: list[_MergeTask] = []
 
     def set_theme(self, t: theme_mod.Theme) -> None:
         self.theme = t
         for plot in (self.heatmap, self.waits, self.overlap):
             theme_mod.style_plot(plot, t)
+        self.timeline.set_theme(getattr(t, "name", "light"))
         if self.session is not None and self.rank is not None:
             self.show_rank(self.session, self.rank)
 
@@ -112,11 +145,39 @@ class DistributedView(QWidget):
         self.empty.hide()
         self.charts.show()
         self.table.show()
+        self.merge_button.show()
+        if self.timeline.model is not None and self.timeline.model is not self._merged_of(session):
+            self.timeline.set_model(None)
+            self.timeline.hide()
         self.summary.setText(straggler_html(cross))
         self._draw_heatmap(cross.matrix)
         self._draw_waits(cross, rank)
         self._draw_overlap(cross, rank)
         self.table.set_frame(rank_table(cross), note=f"Collectives: {cross.source}; per step means.")
+
+    def show_merged_timeline(self) -> None:
+        """Merge the ranks in a worker, then show them in the timeline below (one group per rank and track)."""
+        if self.session is None or not self.session.is_multi_rank:
+            return
+        self.merge_button.setEnabled(False)
+        task = _MergeTask(self.session)
+        task.setAutoDelete(False)
+        task.signals.done.connect(self._on_merged, Qt.ConnectionType.QueuedConnection)
+        self._merge_tasks.append(task)
+        QThreadPool.globalInstance().start(task)
+
+    def _on_merged(self, session: AnalysisSession, merged: Any) -> None:
+        self._merge_tasks = [t for t in self._merge_tasks if t.session is not session]
+        self.merge_button.setEnabled(True)
+        if session is not self.session:
+            return  # another trace was opened meanwhile
+        if isinstance(merged, str):
+            self.summary.setText(self.summary.text() + "<br>" + html.escape(merged))
+            return
+        self.timeline.show()
+        total = max(sum(self.split.sizes()), 600)
+        self.split.setSizes([int(total * 0.35), int(total * 0.15), int(total * 0.5)])
+        self.timeline.load_model_async(merged)
 
     def _empty(self, why: str) -> None:
         self.cross = None
@@ -125,6 +186,8 @@ class DistributedView(QWidget):
         self.empty.show()
         self.charts.hide()
         self.table.hide()
+        self.merge_button.hide()
+        self.timeline.hide()
 
     def _draw_heatmap(self, matrix: pd.DataFrame) -> None:
         for item in self.labels:
@@ -179,6 +242,11 @@ class DistributedView(QWidget):
                    "overlap")
         self.overlap.setYRange(0, 100)
         self.overlap.getAxis("bottom").setTicks([[(r, f"{r}*" if r == rank else str(r)) for r, _ in rows]])
+
+    @staticmethod
+    def _merged_of(session: AnalysisSession) -> Any:
+        """The session's merged model if it was built already (never builds it here)."""
+        return session.memo.values.get("merged_ranks")
 
     def figures(self) -> dict[str, Any]:
         """What the tab shows, for tests: the heatmap shape, straggler rank, per-rank table."""

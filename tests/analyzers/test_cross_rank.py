@@ -162,3 +162,15 @@ def test_compare_reports_the_slowest_and_the_median_rank(tmp_path: Path) -> None
     assert ch["straggler"]["b"] is None
     text = format_compare_text(d)
     assert "slowest rank: 130.00 -> 100.00 ms (1.30x)" in text and "median rank: 100.00 -> 100.00 ms (1.00x)" in text
+
+
+def test_merged_ranks_hold_each_ranks_collectives_on_one_clock(straggling_job: AnalysisSession) -> None:
+    merged = straggling_job.merged_ranks
+    assert sorted(set(merged.names)) == ["gloo:all_reduce"]  # CPU job: no device work, the collectives only
+    rank_of = merged.tracks.rank[merged.track_id]
+    assert [int((rank_of == r).sum()) for r in (0, 1)] == [STEPS, STEPS]
+    assert {merged.tracks.label(t) for t in range(len(merged.tracks))} == {"rank 0: python thread 2",
+                                                                       "rank 1: python thread 2"}
+    # same epoch origin: rank 1 arrives 30 ms after rank 0 at every all-reduce, as written
+    starts = {r: merged.start_ns[rank_of == r] for r in (0, 1)}
+    assert ((starts[1] - starts[0]) / 1e6).tolist() == pytest.approx([30.0] * STEPS)
