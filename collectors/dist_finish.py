@@ -27,10 +27,39 @@ _ROOT_CAUSE = re.compile(r"Root Cause \(first observed failure\):.*?rank\s*:\s*(
                          re.DOTALL)
 
 
+_FAILURE = re.compile(r"rank\s*:\s*(\d+)\s*\(local_rank:[^)]*\)\s*exitcode\s*:\s*(-?\d+)")
+#: a rank's own error that only says a peer went away (a consequence, not the cause)
+PEER_ERRORS = ("Connection closed by peer", "remote worker", "Connection reset by peer", "Broken pipe",
+               "communicator was aborted")
+SIGTERM_EXIT = -15  # how torchrun stops the other ranks
+
+
 def root_cause(log_text: str) -> tuple[int, int] | None:
     """(rank, exit code) of torchrun's first observed failure, from its summary in the job log."""
     found = _ROOT_CAUSE.findall(log_text)
     return (int(found[-1][0]), int(found[-1][1])) if found else None
+
+
+def exit_codes(log_text: str) -> dict[int, int]:
+    """Rank -> exit code of every failure in torchrun's last summary (the root cause included)."""
+    start = log_text.rfind("Failures:")
+    return {int(r): int(c) for r, c in _FAILURE.findall(log_text[start:] if start >= 0 else "")}
+
+
+def _crashed(codes: dict[int, int]) -> list[int]:
+    """Ranks that died from a signal torchrun did not send (SIGKILL, SIGSEGV...)."""
+    return sorted(r for r, c in codes.items() if c < 0 and c != SIGTERM_EXIT)
+
+
+def pick_cause(recs: dict[int, dict[str, Any]], log_text: str) -> tuple[int, int] | None:
+    """(rank, exit code) that failed first: torchrun's root cause, unless that rank only reports a lost peer
+    while another rank crashed (both can land in one monitor tick)."""
+    cause, codes = root_cause(log_text), exit_codes(log_text)
+    crashed = _crashed(codes)
+    error = str((recs.get(cause[0]) or {}).get("error") or "") if cause else ""
+    if crashed and (cause is None or (cause[0] not in crashed and any(p in error for p in PEER_ERRORS))):
+        return crashed[0], codes[crashed[0]]
+    return cause
 
 
 def _rank_records(partial: str, nproc: int) -> dict[int, dict[str, Any]]:
@@ -96,7 +125,7 @@ def settle(job: DistJob, rc: int | None, outcome: str | None, watch: RankWatch,
     elif rc == 0 and all(rec.get("status") == "ok" for rec in recs.values()):
         return "ok", None, None
     else:
-        failed, error = _first_failure(recs, root_cause(job_log), watch, tails)
+        failed, error = _first_failure(recs, pick_cause(recs, job_log), watch, tails)
         status = "failed"
         if error is None:
             missing = [r for r, rec in recs.items() if rec.get("status") != "ok"]
