@@ -87,6 +87,36 @@ def load_bundle(source: TraceSource, progress: ProgressFn | None = None) -> Trac
     return model
 
 
+def rank_folders(bundle: Path) -> list[tuple[int, Path]]:
+    """(rank, folder) of a multi-rank bundle's ``rank-<r>/`` folders (each a one-rank bundle), by rank."""
+    out = []
+    for d in bundle.glob("rank-*"):
+        tail = d.name[len("rank-"):]
+        if tail.isdigit() and (d / RUN_FILE).is_file():
+            out.append((int(tail), d))
+    return sorted(out)
+
+
+#: what a rank's model learns from the job's run.json
+JOB_KEYS = ("distributed", "status", "error", "failed_rank")
+
+
+def rank_source(folder: Path) -> TraceSource:
+    """The one-rank bundle in ``folder`` as a trace source."""
+    trace = [f for f in (folder / "trace.json.gz", folder / "trace.json") if f.is_file()]
+    return TraceSource(folder, "run-bundle", tuple(trace[:1]))
+
+
+def load_rank(rank: int, folder: Path, job: dict[str, Any], progress: ProgressFn | None = None) -> TraceModel:
+    """Load rank ``rank`` of a multi-rank bundle; ``run_info["job"]`` holds the job's status and launch."""
+    model = load_bundle(rank_source(folder), progress)
+    model.rank = rank
+    world = (job.get("distributed") or {}).get("world_size")
+    model.world_size = world if isinstance(world, int) else model.world_size
+    model.run_info = {**(model.run_info or {}), "job": {k: job.get(k) for k in JOB_KEYS}}
+    return model
+
+
 def read_samples(path: Path, origin_abs_ns: int | None) -> list[CounterTrack]:
     """Counter tracks from samples.csv.gz (absolute epoch ns -> trace-relative ns)."""
     try:
@@ -139,5 +169,8 @@ def rerun_spec(info: dict[str, Any] | None) -> tuple[str, list[str], dict[str, A
                               if isinstance(loop.get(k), int)}
     if info.get("device") in ("cpu", "cuda"):
         kwargs["device"] = info["device"]
+    dist = info.get("distributed") or (info.get("job") or {}).get("distributed") or {}
+    if isinstance(dist, dict) and isinstance(dist.get("world_size"), int) and dist["world_size"] > 1:
+        kwargs["nproc_per_node"] = dist["world_size"]  # one rank of a torchrun job: rerun the whole job
     return (str(info.get("workload")), [str(x) for x in info.get("workload_args") or []],
             dict(info.get("settings") or {}), kwargs)

@@ -212,6 +212,30 @@ def per_rank(a: AnalysisSession, b: AnalysisSession) -> list[dict[str, Any]]:
     return rows
 
 
+def _change(am: float | None, bm: float | None) -> dict[str, Any]:
+    return {"a_step_ms": am, "b_step_ms": bm, "speedup": am / bm if am and bm else None,
+            "delta_ms": bm - am if am is not None and bm is not None else None}
+
+
+def _straggler_of(sess: AnalysisSession) -> dict[str, Any] | None:
+    """The side's straggler (rank, extra ms/step, cause) when it has several ranks."""
+    if not sess.is_multi_rank:
+        return None
+    s = sess.cross_rank.straggler
+    return None if s is None else {"rank": s["rank"], "extra_ms_per_step": s["extra_ms_per_step"],
+                                   "cause": (s.get("cause") or {}).get("category")}
+
+
+def rank_changes(a: AnalysisSession, b: AnalysisSession, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The slowest rank's change (each side's slowest: the job's pace) and the median rank's, and the stragglers."""
+    a_ms = [r["a_step_ms"] for r in rows if r["a_step_ms"] is not None]
+    b_ms = [r["b_step_ms"] for r in rows if r["b_step_ms"] is not None]
+    slowest = _change(max(a_ms) if a_ms else None, max(b_ms) if b_ms else None)
+    slowest.update(a_rank=a.slowest_rank, b_rank=b.slowest_rank)
+    median = _change(float(np.median(a_ms)) if a_ms else None, float(np.median(b_ms)) if b_ms else None)
+    return {"slowest": slowest, "median": median, "straggler": {"a": _straggler_of(a), "b": _straggler_of(b)}}
+
+
 def _changes_of(A: RankAnalysis, B: RankAnalysis, top_n: int) -> tuple[list[dict[str, Any]], str]:
     """Ops and kernels whose per-step time changed most, matched by name (and shapes when both recorded them)."""
     op_a_rows = np.flatnonzero(A.model.kind == int(Kind.CPU_OP))
@@ -233,6 +257,8 @@ def compare(a: Side, b: Side, findings_a: Sequence[Finding] | None = None,
         sa["path"], sb["path"] = sess_a.path or sa["path"], sess_b.path or sb["path"]
     out: dict[str, Any] = {"a": sa, "b": sb, "ranks": {"a": sess_a.ranks, "b": sess_b.ranks},
                            "slowest_rank": {"a": A.rank, "b": B.rank}, "per_rank": per_rank(sess_a, sess_b)}
+    if sess_a.is_multi_rank or sess_b.is_multi_rank:
+        out["rank_change"] = rank_changes(sess_a, sess_b, out["per_rank"])
     am, bm = sa["steps"]["mean_ms"], sb["steps"]["mean_ms"]
     out["speedup"] = (am / bm) if am and bm else None
     out["step_delta_ms"] = (bm - am) if am is not None and bm is not None else None
@@ -264,6 +290,17 @@ def _per_rank_text(d: dict[str, Any]) -> list[str]:
     for r in rows:
         sp = f"{r['speedup']:.2f}x" if r.get("speedup") else "n/a"
         lines.append(f"  {r['rank']:>4}{_ms(r.get('a_step_ms')):>11}{_ms(r.get('b_step_ms')):>11}{sp:>9}")
+    change = d.get("rank_change") or {}
+    for key, label in (("slowest", "slowest rank"), ("median", "median rank")):
+        c = change.get(key) or {}
+        if c.get("speedup"):
+            lines.append(f"  {label}: {_ms(c.get('a_step_ms'))} -> {_ms(c.get('b_step_ms'))} ms "
+                         f"({c['speedup']:.2f}x)")
+    for side in ("a", "b"):
+        st = (change.get("straggler") or {}).get(side)
+        if st:
+            lines.append(f"  straggler on {side.upper()}: rank {st['rank']}, +{st['extra_ms_per_step']:.2f} ms/step"
+                         + (f" ({st['cause']})" if st.get("cause") else ""))
     return lines
 
 

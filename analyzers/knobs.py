@@ -80,6 +80,7 @@ KNOBS: dict[str, Knob] = {
         Knob("dynamic_quant", "bool", False, "dynamic int8 quantization of Linear/LSTM layers (CPU inference)"),
         Knob("threads", "int", 0, "torch intra-op threads (0 keeps the default)", min_value=1),
         Knob("inference_mode", "bool", False, "run inference under torch.inference_mode()"),
+        Knob("ddp", "bool", False, "wrap the model in DistributedDataParallel (with --nproc-per-node)"),
     )
 }
 

@@ -102,18 +102,22 @@ def load_traces(path: str | os.PathLike[str], progress: ProgressFn | None = None
     """Load every rank behind ``path``; raise TraceLoadError on bad input."""
     source = resolve(path)
     if source.format == "run-bundle":
-        from .bundle_reader import load_bundle  # local import: bundle_reader imports this module
+        from .bundle_reader import load_bundle, rank_folders  # local import: bundle_reader imports this module
 
-        return [load_bundle(source, progress)]
-    models = []
-    for index, file in enumerate(source.files):
-        def sub_progress(phase: str, frac: float, i: int = index) -> None:
-            if progress:
-                progress(phase, (i + frac) / len(source.files))
-        model = load_file(file, source.format, sub_progress)
+        if not rank_folders(source.path):
+            return [load_bundle(source, progress)]
+        from .rank_loading import load_bundle_ranks
+
+        return load_bundle_ranks(source.path, progress)
+    if len(source.files) > 1:
+        from .rank_loading import load_tasks  # one rank per worker process when the traces are big
+
+        models = load_tasks([("file", -1, str(f), source.format) for f in source.files], progress)
+    else:
+        models = [load_file(source.files[0], source.format, progress)]
+    for index, model in enumerate(models):
         if model.rank is None:
-            model.rank = index if len(source.files) > 1 else 0
-        models.append(model)
+            model.rank = index if len(models) > 1 else 0
     if len(models) > 1:
         models.sort(key=lambda m: (m.rank if m.rank is not None else 1 << 30))
     return models

@@ -253,6 +253,43 @@ def _distributed(report: dict[str, Any]) -> list[str]:
                  _fmt(r.get("communication_ms"), 3), _fmt(r.get("overlap_pct"), 1, " %")]
                 for r in dist.get("per_rank", [])]
         out += _table(["rank", "step ms", "compute ms", "comm ms", "comm overlapped"], rows)
+        out += _cross_rank(dist)
+    return out
+
+
+MAX_STEP_COLUMNS = 8
+
+
+def _cross_rank(dist: dict[str, Any]) -> list[str]:
+    """Rank x step times, waits at the collectives, overlap and the straggler."""
+    out: list[str] = []
+    matrix = dist.get("step_matrix") or {}
+    if matrix.get("steps"):
+        out.append("")
+        shown = matrix["steps"][:MAX_STEP_COLUMNS]
+        more = len(matrix["steps"]) - len(shown)
+        out.append("Step time per rank (ms)" + (f"; first {len(shown)} of {len(matrix['steps'])} steps" if more else ""))
+        out += _table(["rank", *(f"step {s}" for s in shown)],
+                      [[str(r), *(_fmt(v, 2) for v in row[:len(shown)])] for r, row in zip(matrix["ranks"], matrix["ms"])])
+        spread = dist.get("step_spread") or {}
+        if spread.get("max_range_ms") is not None:
+            out.append(f"  largest spread across ranks: {_fmt(spread['max_range_ms'], 2)} ms "
+                       f"({_fmt(spread.get('max_range_pct'), 1)} % of the step)")
+    coll = dist.get("collectives") or {}
+    overlap = {o["rank"]: o for o in dist.get("overlap") or []}
+    if coll.get("per_rank"):
+        out.append("")
+        out.append(f"At the collectives ({dist.get('collective_source')}, {coll.get('matched')} matched, per step)")
+        rows = [[str(w["rank"]), _fmt(w["wait_ms"], 2), _fmt(w["transfer_ms"], 2), _fmt(w["late_ms"], 2),
+                 f"{w['times_last']}/{w['calls']}", _fmt((overlap.get(w["rank"]) or {}).get("overlap_pct"), 1, " %")]
+                for w in coll["per_rank"]]
+        out += _table(["rank", "wait ms", "transfer ms", "late ms", "last", "comm overlapped"], rows)
+    strag = dist.get("straggler")
+    if strag:
+        cause = strag.get("cause") or {}
+        out.append(f"  straggler: rank {strag['rank']}, +{_fmt(strag['extra_ms_per_step'], 2)} ms/step"
+                   + (f", cause: {cause['what']} (+{_fmt(cause['excess_ms'], 2)} ms/step)" if cause.get("category")
+                      else ""))
     return out
 
 

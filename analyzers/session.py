@@ -10,7 +10,7 @@ all go through here.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from .findings import Finding, rank_findings
 from .memo import Memo, computed
 from .rank_analysis import RankAnalysis
 from .trace_model import TraceModel
+
+if TYPE_CHECKING:
+    from .cross_rank import CrossRank
 
 ProgressFn = Callable[[str, float], None]
 
@@ -44,6 +47,7 @@ class AnalysisSession:
         keyed = sorted(zip(_rank_keys(models), range(len(models)), models))
         self._ranks: dict[int, RankAnalysis] = {r: RankAnalysis(m, r) for r, _, m in keyed}
         self.memo = Memo()
+        self._cross_errors: list[tuple[str, int, str]] = []
 
     @classmethod
     def load(cls, path: str, progress: ProgressFn | None = None) -> "AnalysisSession":
@@ -95,7 +99,37 @@ class AnalysisSession:
     @computed
     def distributed(self) -> dict[str, Any]:
         """Per-rank step, compute and communication figures, the slowest rank and the skew."""
-        return distributed_summary([ra.comm_stats for ra in self])
+        return {**distributed_summary([ra.comm_stats for ra in self]), **self.cross_rank.to_dict()}
+
+    @computed
+    def cross_rank(self) -> "CrossRank":
+        """Rank x step times, waits at each collective, overlap per rank, the straggler (analyzers.cross_rank)."""
+        from .cross_rank import analyze_ranks, kernel_overlap
+        from .rules.distributed import comm_figures
+        overlap = []
+        for ra in self:
+            hta = kernel_overlap(ra.model)
+            if hta is not None:  # HTA's definition (whole trace, kernels)
+                overlap.append({"rank": ra.rank, **hta})
+                continue
+            fig = comm_figures(ra.facts)  # CPU collectives: host ranges vs other host ops, per step
+            overlap.append({"rank": ra.rank, "comm_ms": fig["comm_ms"], "overlap_ms": fig["comm_ms"] - fig["exposed_ms"],
+                            "overlap_pct": fig["overlap_pct"] if fig["comm_ms"] > 0 else None,
+                            "source": fig["source"]})
+        return analyze_ranks({ra.rank: (ra.model, ra.steps) for ra in self},
+                             {ra.rank: ra.mean_breakdown_ms for ra in self}, overlap)
+
+    @computed
+    def cross_rank_findings(self) -> list[Finding]:
+        """Findings that need every rank (STRAG1); none for one rank."""
+        from .rules import run_cross_rank_rules
+        return run_cross_rank_rules(self.cross_rank, self._cross_errors) if self.is_multi_rank else []
+
+    @computed
+    def merged_ranks(self) -> TraceModel:
+        """Every rank's device streams and collectives on one clock, for the merged timeline (rank_merge)."""
+        from .rank_merge import merge_ranks
+        return merge_ranks(self.models)
 
     @computed
     def slowest_rank(self) -> int:
@@ -126,11 +160,11 @@ class AnalysisSession:
                 ranks = sorted({f.rank for f in group if f.rank is not None})
                 best = dataclasses.replace(best, evidence={**best.evidence, "ranks": ranks})
             out.append(best)
-        return rank_findings(out)
+        return rank_findings(out + (self.cross_rank_findings if self.is_multi_rank else []))
 
     def rule_errors(self) -> list[tuple[str, int, str]]:
         """(rule id, rank, message) of every rule that failed."""
-        return [(rid, ra.rank, msg) for ra in self for rid, msg in ra.rule_errors]
+        return [(rid, ra.rank, msg) for ra in self for rid, msg in ra.rule_errors] + list(self._cross_errors)
 
     def report(self, rank: int | None = None) -> dict[str, Any]:
         """The ``torchscope analyze --json`` object (see :func:`analyzers.report.build_report`)."""

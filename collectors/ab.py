@@ -118,7 +118,7 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
            name: str | None = None, workload_args: Sequence[str] = (), device: str = "auto",
            warmup_steps: int = 3, profile_steps: int = 3, timed_steps: int = 20,
            seed: int = 0, resamples: int = 2000, with_stack: bool = True,
-           script: bool | None = None) -> ABResult:
+           script: bool | None = None, nproc_per_node: int = 1) -> ABResult:
     """Run A (``base_settings``) and B (``base_settings`` + ``fix_settings``) interleaved ``rounds`` times.
 
     ``timeout_s`` applies to each child.  Progress events get ``side`` ("A"/"B")
@@ -151,7 +151,7 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
                     name=f"{name}-{side.label}" if first else f"r{rnd}-{side.label}",
                     workload_args=workload_args, device=device, warmup_steps=warmup_steps,
                     profile_steps=profile_steps, timed_steps=timed_steps, profile=first, sample=first,
-                    with_stack=with_stack and first, script=script)
+                    with_stack=with_stack and first, script=script, nproc_per_node=nproc_per_node)
                 if first:
                     side.bundle = run.bundle_path
                     side.batch_size = run.batch_size

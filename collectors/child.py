@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timed-steps", type=int, default=20)
     p.add_argument("--no-profile", action="store_true")
     p.add_argument("--with-stack", action="store_true")
+    p.add_argument("--dist", action="store_true", help="one rank of a torchrun job (rank-<r>/ in --bundle)")
+    p.add_argument("--backend", default="gloo", choices=("gloo", "nccl"))
     return p.parse_args(argv)
 
 
@@ -82,9 +84,14 @@ def run(args: argparse.Namespace, rec: dict[str, Any], emit: ProgressWriter) -> 
     else:
         from collectors.workload_api import RunConfig, Workload
         from collectors.workload_ref import load_build
+        dist_info = {}
+        if args.dist:
+            from collectors.dist_child import init_process_group
+            emit("setup", 0, 0, f"joining the {args.backend} process group")
+            dist_info = init_process_group(device, args.backend)
         emit("setup", 0, 0, f"building {ref.text}")
         build = load_build(ref)
-        wl = build(RunConfig(device=device, settings=settings, args=tuple(workload_args)))
+        wl = build(RunConfig(device=device, settings=settings, args=tuple(workload_args), **dist_info))
         if not isinstance(wl, Workload):
             raise TypeError(f"{ref.text}: build(config) returned {type(wl).__name__}, not a Workload")
         prep = knob_apply.prepare(wl, settings, device)
@@ -111,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.enable(all_threads=True)
     if hasattr(signal, "SIGUSR1"):  # the parent asks for stacks before killing a hung run
         faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
-    emit = ProgressWriter(args.progress_fd)
-    rec = bundle_mod.read_run(args.bundle)
+    if args.dist:
+        from collectors.dist_child import setup_rank
+        args.bundle, rec, emit = setup_rank(args.bundle)
+    else:
+        emit = ProgressWriter(args.progress_fd)
+        rec = bundle_mod.read_run(args.bundle)
     from analyzers.knobs import KnobError
     from collectors.workload_ref import WorkloadRefError
     try:
@@ -129,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(rec["traceback"])
         code = EXIT_FAILED
     _write(args.bundle, rec)
+    if args.dist and code == EXIT_OK:
+        from collectors.dist_child import destroy_process_group
+        destroy_process_group()
     emit("done", 0, 0, rec["error"] or "ok", event="refused" if code == EXIT_REFUSED else "done",
          status=rec["status"], median_step_ms=rec["timed_steps"]["median_ms"])
     sys.stdout.flush()

@@ -110,6 +110,9 @@ def _add_workload_options(p: argparse.ArgumentParser, suppress: bool = False) ->
                    help="do not record Python stacks (smaller trace, no module tree or flame graph)")
     p.add_argument("--script", action="store_true", default=argparse.SUPPRESS if suppress else False,
                    help="treat the file as a plain script (profiler stepped on optimizer steps)")
+    p.add_argument("--nproc-per-node", dest="nproc_per_node", type=int,
+                   default=argparse.SUPPRESS if suppress else 1, metavar="N",
+                   help="run N ranks through torchrun (gloo on CPU, NCCL on GPUs); one rank-<r> folder each")
 
 
 def _add_ab_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -199,6 +202,16 @@ def cmd_workloads(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _nproc(args: argparse.Namespace) -> int:
+    """--nproc-per-node, checked (a user error below 1)."""
+    from collectors.errors import UsageError
+    raw = getattr(args, "nproc_per_node", 1)
+    n = 1 if raw is None else int(raw)
+    if n < 1:
+        raise UsageError(f"--nproc-per-node must be at least 1, not {n}")
+    return n
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     """Run one workload and print the bundle path (or the result as JSON)."""
     from analyzers.knobs import parse_assignments
@@ -208,7 +221,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
                           name=args.name, workload_args=args.workload_args,
                           device=args.device, warmup_steps=args.warmup, profile_steps=args.profile_steps,
                           timed_steps=args.steps, with_stack=args.with_stack,
-                          script=True if args.script else None)
+                          script=True if args.script else None, nproc_per_node=_nproc(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -234,7 +247,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
                     on_progress=ProgressPrinter(quiet=args.quiet or args.json), name=args.name,
                     workload_args=args.workload_args, device=args.device,
                     warmup_steps=args.warmup, profile_steps=args.profile_steps, timed_steps=args.steps,
-                    seed=args.seed, with_stack=args.with_stack, script=True if args.script else None)
+                    seed=args.seed, with_stack=args.with_stack, script=True if args.script else None,
+                    nproc_per_node=_nproc(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -169,6 +169,16 @@ def quantize_dynamic(model: nn.Module) -> nn.Module:
         return qd(model, {nn.Linear, nn.LSTM, nn.GRU}, dtype=torch.qint8)
 
 
+def wrap_ddp(model: nn.Module, device: str) -> nn.Module:
+    """DistributedDataParallel around ``model`` (needs the torchrun process group: --nproc-per-node)."""
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        raise KnobRefused("ddp=true needs a process group: run with --nproc-per-node N")
+    from torch.nn.parallel import DistributedDataParallel
+    ids = [torch.cuda.current_device()] if device == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
 def prepare(wl: Workload, settings: Mapping[str, Any], device: str) -> Prepared:
     """Apply every model/data/optimizer knob to ``wl`` and return the step setup."""
     wl.check()
@@ -185,6 +195,8 @@ def prepare(wl: Workload, settings: Mapping[str, Any], device: str) -> Prepared:
         model = quantize_dynamic(model)
     if channels_last and isinstance(model, nn.Module):
         model = model.to(memory_format=torch.channels_last)
+    if settings.get("ddp") and isinstance(model, nn.Module):
+        model = wrap_ddp(model, device)
     optimizer = None
     if wl.kind == "train":
         optimizer = rebuild_optimizer(wl.optimizer, model.parameters(), settings.get("optimizer_impl", "default"))

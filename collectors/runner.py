@@ -109,7 +109,7 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
                  workload_args: Sequence[str] = (), device: str = "auto", warmup_steps: int = 3,
                  profile_steps: int = 3, timed_steps: int = 20, profile: bool = True,
                  with_stack: bool = True, script: bool | None = None,
-                 sample: bool = True) -> RunResult:
+                 sample: bool = True, nproc_per_node: int = 1) -> RunResult:
     """Run one workload in a child process and leave a bundle in ``out_dir``.
 
     ``settings`` maps knob names to values (strings or typed).  ``on_progress``
@@ -117,13 +117,16 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
     phase, step, total, message).  Setting ``cancel`` kills the child.
     Returns a RunResult whatever happened to the workload; raises KnobError /
     WorkloadRefError (user errors: unknown knob or workload, a knob that does
-    not apply here) without leaving a bundle.
+    not apply here) without leaving a bundle.  ``nproc_per_node`` > 1 runs the
+    job through torchrun (:mod:`collectors.dist_launch`), one rank folder each.
     """
     ref = resolve(workload_ref, script=script)
     typed = validate(settings)
     precheck(typed, device)
     if ref.kind == "script":
         refuse_for_script(typed)
+    if typed.get("ddp") and nproc_per_node < 2:
+        raise KnobRefused("ddp=true needs several processes: add --nproc-per-node N (N >= 2)")
     name = name or bundle_mod.default_name(ref.name)
     started = time.monotonic()
     partial = bundle_mod.make_partial(out_dir, name)
@@ -133,15 +136,17 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
     bundle_mod.write_json_atomic(run_json, rec)
     log_path = os.path.join(partial, bundle_mod.LOG)
     notify = _safe_callback(on_progress)
+    child_args = [*ref.to_argv(), "--settings", json.dumps(typed), "--workload-args", json.dumps(list(workload_args)),
+                  "--device", device, "--warmup", str(warmup_steps), "--profile-steps", str(profile_steps),
+                  "--timed-steps", str(timed_steps)]
+    child_args += (["--no-profile"] if not profile else []) + (["--with-stack"] if with_stack else [])
+    if nproc_per_node > 1:
+        from collectors.dist_launch import DistJob, run_distributed
+        job = DistJob(partial, name, nproc_per_node, device, timeout_s, started, sample)
+        return run_distributed(job, child_args, notify, cancel)
     read_fd, write_fd = os.pipe()
     cmd = [sys.executable, "-m", "collectors.child", "--bundle", partial, "--progress-fd", str(write_fd),
-           *ref.to_argv(), "--settings", json.dumps(typed), "--workload-args", json.dumps(list(workload_args)),
-           "--device", device, "--warmup", str(warmup_steps), "--profile-steps", str(profile_steps),
-           "--timed-steps", str(timed_steps)]
-    if not profile:
-        cmd.append("--no-profile")
-    if with_stack:
-        cmd.append("--with-stack")
+           *child_args]
     notify({"event": "phase", "phase": "start", "step": 0, "total": 0, "message": f"starting {ref.text}"})
     try:
         with open(log_path, "wb") as log:

@@ -16,7 +16,11 @@ from analyzers.knobs import KNOBS, knob
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What ``build`` is given: the device, the knob settings and the user's arguments.
+    """What ``build`` is given: the device, the knob settings, the user's arguments and the rank.
+
+    Under ``--nproc-per-node N`` the process group exists before ``build`` is
+    called; ``rank`` / ``world_size`` let the workload shard its data (the
+    ``ddp`` knob wraps the model in DistributedDataParallel).
 
     ``settings`` holds only the knobs set explicitly (validated and typed);
     :meth:`get` falls back to the knob's default.
@@ -25,6 +29,9 @@ class RunConfig:
     device: str  # "cpu" or "cuda"
     settings: Mapping[str, Any] = field(default_factory=dict)
     args: tuple[str, ...] = ()
+    rank: int = 0  # this process's rank in a torchrun job (0 when run alone)
+    world_size: int = 1
+    local_rank: int = 0
 
     def get(self, name: str, default: Any = None) -> Any:
         """The value of knob ``name``: the setting, else ``default``, else the knob default."""

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..findings import Finding
 from ..trace_model import TraceModel
 from .context import ModelFacts
 from .registry import RULES, RuleSpec, rule
 
-__all__ = ["run_rules", "run_rank_rules", "ModelFacts", "RULES", "RuleSpec", "rule", "Finding"]
+__all__ = ["run_rules", "run_rank_rules", "run_cross_rank_rules", "ModelFacts", "RULES", "RuleSpec", "rule", "Finding"]
 
 _INTERNAL = {"context", "registry"}
 
@@ -41,7 +41,7 @@ def run_rank_rules(facts: ModelFacts, only: Iterable[str] | None = None) -> list
     settings = facts.model.settings
     out: list[Finding] = []
     for spec in RULES.values():
-        if wanted is not None and spec.id not in wanted:
+        if (wanted is not None and spec.id not in wanted) or spec.cross_rank:
             continue
         try:
             found = _as_list(spec.fn(facts))
@@ -53,6 +53,26 @@ def run_rank_rules(facts: ModelFacts, only: Iterable[str] | None = None) -> list
             if f.knob is not None and settings.get(f.knob, object()) == f.knob_value:
                 continue  # safety net: never suggest what the run already had on
             f.rank = facts.rank
+            out.append(f)
+    return out
+
+
+def run_cross_rank_rules(cross: Any, errors: list[tuple[str, int, str]]) -> list[Finding]:
+    """The cross-rank rules (STRAG1) on a session's :class:`~analyzers.cross_rank.CrossRank`.
+
+    A failing rule is appended to ``errors`` as (rule id, -1, message).
+    """
+    out: list[Finding] = []
+    for spec in RULES.values():
+        if not spec.cross_rank:
+            continue
+        try:
+            found = _as_list(spec.fn(cross))
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
+            errors.append((spec.id, -1, f"{type(exc).__name__}: {exc}"))
+            continue
+        for f in found:
+            f.rule, f.title = spec.id, f.title or spec.title
             out.append(f)
     return out
 

@@ -19,18 +19,20 @@ class RuleSpec:
     fn: RuleFn
     gpu: bool = False  # needs GPU work in the trace
     vendor_specific: bool = False  # NVIDIA-only signal or advice
+    cross_rank: bool = False  # reads every rank (analyzers.cross_rank.CrossRank), not one rank's ModelFacts
 
 
 RULES: dict[str, RuleSpec] = {}
 
 
-def rule(rule_id: str, title: str, *, gpu: bool = False, vendor_specific: bool = False) -> Callable[[RuleFn], RuleFn]:
+def rule(rule_id: str, title: str, *, gpu: bool = False, vendor_specific: bool = False,
+         cross_rank: bool = False) -> Callable[[RuleFn], RuleFn]:
     """Decorator: register ``fn`` as rule ``rule_id`` (ids are stable and unique)."""
 
     def deco(fn: RuleFn) -> RuleFn:
         if rule_id in RULES and RULES[rule_id].fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"rule id {rule_id!r} registered twice")
-        RULES[rule_id] = RuleSpec(rule_id, title, fn, gpu, vendor_specific)
+        RULES[rule_id] = RuleSpec(rule_id, title, fn, gpu, vendor_specific, cross_rank)
         return fn
 
     return deco

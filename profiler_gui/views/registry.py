@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .compare import CompareView
 from .critical_path import CriticalPathView
+from .distributed import DistributedView
 from .findings import FindingsView
 from .flame import FlameView
 from .memory import MemoryView
@@ -19,6 +20,7 @@ VIEWS: list[tuple[str, type]] = [
     ("modules", ModulesView),
     ("flame", FlameView),
     ("memory", MemoryView),
+    ("distributed", DistributedView),
     ("findings", FindingsView),
     ("compare", CompareView),
     ("critical path", CriticalPathView),  # last: the Ctrl+N shortcuts of the others stay

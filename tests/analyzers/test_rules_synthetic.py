@@ -524,6 +524,6 @@ def test_every_catalog_rule_is_registered():
     """The registry holds exactly the catalog (RULES.md), OPT2, INF1 and the CPU speed rules: none lost, none unlisted."""
     catalog = {"DL1", "H2D1", "SYNC1", "PREC1", "TC1", "ALIGN1", "OCC1", "LAUNCH1", "CPUOH1", "OPT1", "OPT2", "MEM1",
                "CUDNN1", "CL1", "COPY1", "DIST1", "CPU1", "CPUQ1", "THREAD1", "THR1", "INF1",
-               "CPUBF16", "CPUFUSE1", "CPUCL1", "GRAPHBRK1", "RECOMP1"}
+               "CPUBF16", "CPUFUSE1", "CPUCL1", "GRAPHBRK1", "RECOMP1", "STRAG1"}
     assert set(RULES) == catalog
     assert all(spec.title and spec.id == rid for rid, spec in RULES.items())
