@@ -41,6 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timed-steps", type=int, default=20)
     p.add_argument("--no-profile", action="store_true")
     p.add_argument("--with-stack", action="store_true")
+    p.add_argument("--probe", action="store_true", help="only build the workload and record its facts")
     return p.parse_args(argv)
 
 
@@ -87,6 +88,11 @@ def run(args: argparse.Namespace, rec: dict[str, Any], emit: ProgressWriter) -> 
         wl = build(RunConfig(device=device, settings=settings, args=tuple(workload_args)))
         if not isinstance(wl, Workload):
             raise TypeError(f"{ref.text}: build(config) returned {type(wl).__name__}, not a Workload")
+        rec["workload_facts"] = knob_apply.workload_facts(wl)
+        if args.probe:  # the parent checks knobs against these facts before anything is timed
+            rec["timed_steps"] = bundle_mod.step_stats([])
+            rec["status"], rec["error"] = "ok", None
+            return EXIT_OK
         prep = knob_apply.prepare(wl, settings, device)
         rec["workload_kind"] = wl.kind
         rec["description"] = wl.description

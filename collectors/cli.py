@@ -117,6 +117,8 @@ def _add_ab_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
                    help="the fix applied on side B (repeatable, at least one)")
     p.add_argument("--rounds", type=int, default=d(3), metavar="N", help="A/B rounds (default 3)")
     p.add_argument("--seed", type=int, default=d(0), help="bootstrap seed")
+    p.add_argument("--aa", action="store_true", default=d(False),
+                   help="A/A run: both sides identical (measures the false-positive rate; no --fix)")
 
 
 class _RestAction(argparse.Action):
@@ -224,15 +226,16 @@ def cmd_ab(args: argparse.Namespace) -> int:
     """Run an interleaved A/B comparison and print the report (or JSON)."""
     from analyzers.knobs import parse_assignments
     from collectors.ab import format_ab, run_ab
-    if not args.fixes:
-        return _error("ab needs at least one --fix KNOB=VALUE")
+    if not args.fixes and not args.aa:
+        return _error("ab needs at least one --fix KNOB=VALUE (or --aa for an A/A run)")
     base = parse_assignments(args.sets)
     fix = parse_assignments(args.fixes)
     result = run_ab(args.workload, base, fix, rounds=args.rounds, out_dir=args.out, timeout_s=args.timeout,
                     on_progress=ProgressPrinter(quiet=args.quiet or args.json), name=args.name,
                     workload_args=args.workload_args, device=args.device,
                     warmup_steps=args.warmup, profile_steps=args.profile_steps, timed_steps=args.steps,
-                    seed=args.seed, with_stack=args.with_stack, script=True if args.script else None)
+                    seed=args.seed, with_stack=args.with_stack, script=True if args.script else None,
+                    aa=args.aa)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
