@@ -132,13 +132,13 @@ class Tuner:
                  candidates: Sequence[str] | None = None, device: str = "auto", workload_args: Sequence[str] = (),
                  script: bool | None = None, on_update: UpdateFn | None = None,
                  on_progress: Callable[[dict[str, Any]], None] | None = None,
-                 cancel: threading.Event | None = None, runner: Runner = run_workload) -> None:
+                 cancel: threading.Event | None = None, runner: Runner | None = None) -> None:
         from analyzers.knobs import parse_assignment
         self.ref = resolve(workload, script=script)
         self.base = validate(base)
         self.user = [parse_assignment(t) for t in candidates or []]
         self.cfg, self.device, self.args, self.script = config, device, tuple(workload_args), script
-        self.on_update, self.on_progress, self.cancel, self.runner = on_update, on_progress, cancel, runner
+        self.on_update, self.on_progress, self.cancel, self.runner = on_update, on_progress, cancel, runner or run_workload
         precheck(self.base, device)
         self.folder = os.path.join(out_dir, bundle_mod.default_name(f"tune-{self.ref.name}"))
         self.result = TuneResult(workload, self.base, self.folder, config.budget_s)

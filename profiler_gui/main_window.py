@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.overview.findingActivated.connect(self._overview_finding)
         self.findings_view.showInTimeline.connect(self.show_finding_in_timeline)
         self.findings_view.applyFix.connect(self.apply_fix_and_rerun)
+        self.findings_view.findBestFix.connect(lambda: self.compare.find_best_fix())
         self.ops_view.rowActivated.connect(lambda r: self.jump_to_name(r.get("name")))
         self.kernels_view.rowActivated.connect(lambda r: self.jump_to_name(r.get("name")))
 
