@@ -286,7 +286,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             print(f"tune: run {event.get('run')}", file=sys.stderr)
     result = run_tune(args.workload, parse_assignments(args.sets), args.out, cfg, candidates=cands or None,
                       device=args.device, workload_args=args.workload_args,
-                      script=True if args.script else None, on_progress=progress)
+                      script=True if args.script else None, on_progress=progress, name=args.name)
     print(json.dumps(to_json(result), indent=2) if args.json else format_tune(result))
     return EXIT_CANCELLED if result.status == "cancelled" else EXIT_OK
 

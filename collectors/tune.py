@@ -8,8 +8,9 @@ pairs).  After ``min_rounds`` a candidate stops as soon as its 99 % interval
 excludes 1 (faster / slower: the stricter level pays for looking after every
 round), or its 95 % interval shows no worthwhile gain (upper end below
 ``1 + band``) or sits inside the no-effect band ``[1 - band, 1 + band]``, or
-it reaches ``max_rounds``, or the budget is spent.  The winners are then
-stacked and the stack is A/B-tested against the baseline.  A candidate that
+it reaches ``max_rounds``, or the budget is spent (less a share kept for the
+stack once two candidates look like winners).  The winners are then stacked
+and the stack is A/B-tested against the baseline.  A candidate that
 crashes, hangs (``timeout_s`` per run) or runs out of memory is ``failed`` and
 the tune goes on.  Imports neither torch nor Qt.
 """
@@ -132,7 +133,7 @@ class Tuner:
                  candidates: Sequence[str] | None = None, device: str = "auto", workload_args: Sequence[str] = (),
                  script: bool | None = None, on_update: UpdateFn | None = None,
                  on_progress: Callable[[dict[str, Any]], None] | None = None,
-                 cancel: threading.Event | None = None, runner: Runner | None = None) -> None:
+                 cancel: threading.Event | None = None, runner: Runner | None = None, name: str | None = None) -> None:
         from analyzers.knobs import parse_assignment
         self.ref = resolve(workload, script=script)
         self.base = validate(base)
@@ -140,7 +141,7 @@ class Tuner:
         self.cfg, self.device, self.args, self.script = config, device, tuple(workload_args), script
         self.on_update, self.on_progress, self.cancel, self.runner = on_update, on_progress, cancel, runner or run_workload
         precheck(self.base, device)
-        self.folder = os.path.join(out_dir, bundle_mod.default_name(f"tune-{self.ref.name}"))
+        self.folder = os.path.join(out_dir, name or bundle_mod.default_name(f"tune-{self.ref.name}"))
         self.result = TuneResult(workload, self.base, self.folder, config.budget_s)
         self.started = time.monotonic()
         self.baseline_wall_s = 0.0
@@ -217,15 +218,24 @@ class Tuner:
             self.result.notes.append(f"baseline not analysed ({exc}): standard candidates only")
             return []
 
-    def rounds(self, first: RunResult, measured: list[Measured], deadline: float) -> None:
-        """Interleaved rounds until every candidate in ``measured`` is decided or ``deadline`` (s since start) passes."""
+    def _deadline(self, reserve_stack: bool) -> float:
+        """Seconds since the start when rounds must stop: the budget, less the stack's share once two
+        candidates look like winners (only then will a stack be tested)."""
+        likely = [m for m in self.result.candidates if m.cand.verdict == "faster"
+                  or (m.cand.verdict == "running" and (m.ci_low or 0.0) > 1.0)]
+        reserve = self.cfg.stack_share * self.cfg.budget_s if reserve_stack and len(likely) >= 2 else 0.0
+        return self.cfg.budget_s - reserve
+
+    def rounds(self, first: RunResult, measured: list[Measured], reserve_stack: bool) -> None:
+        """Interleaved rounds until every candidate in ``measured`` is decided or the budget is spent."""
         a_run: RunResult | None = first
         why = f"max rounds ({self.cfg.max_rounds}) reached"
         for rnd in range(self.cfg.max_rounds):
             active = [m for m in measured if m.cand.verdict == "running"]
             if not active or self._cancelled():
                 return
-            if rnd and self._elapsed() + self.baseline_wall_s + min(m.last_wall_s for m in active) > deadline:
+            if rnd and (self._elapsed() + self.baseline_wall_s + min(m.last_wall_s for m in active)
+                        > self._deadline(reserve_stack)):
                 why = "budget spent"
                 break
             if a_run is None and rnd % 2 == 0:
@@ -233,7 +243,7 @@ class Tuner:
             order = active if rnd % 2 == 0 else active[::-1]
             b_runs: list[tuple[Measured, RunResult]] = []
             for m in order:
-                if self._elapsed() + max(m.last_wall_s, self.baseline_wall_s) > deadline:
+                if self._elapsed() + max(m.last_wall_s, self.baseline_wall_s) > self._deadline(reserve_stack):
                     break
                 run = self._run(m.cand.settings, f"{_slug(m.cand.label)}-r{rnd + 1}", profile=not m.bundles)
                 m.last_wall_s = run.wall_s
@@ -298,7 +308,7 @@ class Tuner:
         a_first = self._baseline_round(-1)  # named baseline-r0: the stack's first baseline
         if a_first is None:
             return
-        self.rounds(a_first, [self.result.stack], self.cfg.budget_s)
+        self.rounds(a_first, [self.result.stack], reserve_stack=False)
         self.result.recommended = recommend(members, self.result.stack, self.result.notes)
 
     def run(self) -> TuneResult:
@@ -307,9 +317,8 @@ class Tuner:
             first = self.baseline()
             if not self._cancelled():
                 self.plan()
-                main_deadline = self.cfg.budget_s * (1.0 - self.cfg.stack_share)
                 self.rounds(first, [m for m in self.result.candidates if m.cand.verdict == "running"],
-                            main_deadline)
+                            reserve_stack=True)
             if not self._cancelled():
                 self.stack()
         except KeyboardInterrupt:

@@ -131,3 +131,22 @@ def test_rounds_alternate_which_side_runs_first(monkeypatch, tmp_path):
     result = run_ab("slow_loader", {}, {"num_workers": 2}, rounds=4, out_dir=str(tmp_path))
     assert order == ["A", "B", "B", "A", "A", "B", "B", "A"]
     assert result.round_speedups == [pytest.approx(11.0 / 6.0)] * 4
+
+
+def test_cli_aa_runs_identical_sides_and_resamples_rounds(runs_dir):
+    proc = run_cli("ab", "slow_loader", "--aa", "--set", "threads=1", "--rounds", "3", "--steps", "4", "--warmup",
+                   "1", "--profile-steps", "1", "--out", str(runs_dir), "--json", timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["aa"] is True and result["fix"] == {}
+    assert result["a"]["settings"] == result["b"]["settings"] == {"threads": 1}
+    assert len(result["round_speedups"]) == 3 and "bootstrap (rounds, then steps" in result["method"]
+    per_round = [a / b for a, b in zip(result["a"]["round_medians_ms"], result["b"]["round_medians_ms"])]
+    assert result["round_speedups"] == pytest.approx(per_round)
+    # the interval covers at least the spread of the rounds themselves
+    assert result["ci_low"] <= min(per_round) and result["ci_high"] >= max(per_round)
+
+
+def test_cli_aa_refuses_a_fix(runs_dir):
+    proc = run_cli("ab", "slow_loader", "--aa", "--fix", "num_workers=2", "--out", str(runs_dir))
+    assert proc.returncode == 2 and "identical sides" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

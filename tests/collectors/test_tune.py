@@ -161,3 +161,12 @@ def test_cli_workload_failing_at_baseline(tmp_path, write_workload):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "fails with the baseline settings" in lines[0] and "no data here" in lines[0]
+
+
+def test_budget_is_kept_with_a_stack(tmp_path, clock):
+    runner = FakeRunner({"num_workers=2": 0.5, "threads=1": 0.8}, clock=clock, wall_s=10.0)
+    result = run_tune("slow_loader", {}, str(tmp_path), TuneConfig(budget_s=200), runner=runner,
+                      candidates=["num_workers=2", "threads=1"])
+    assert clock.now - 1000.0 <= 200 * 1.1
+    assert result.stack is not None and result.stack.rounds >= 2
+    assert [m.cand.verdict for m in result.ranked()] == ["faster", "faster"]
