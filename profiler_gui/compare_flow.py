@@ -67,18 +67,23 @@ class CompareFlow:
 
     def find_best_fix(self, out_dir: str | None = None, config: Any = None, runner: Any = None) -> Any:
         """Open the Tune window on the current run bundle's workload and start the tune."""
-        from .tune_window import TuneWindow
         win = self.win
         info = win.opened.session.rank(win.rank).model.run_info if win.opened is not None else None
         if not info or not info.get("workload"):
             win.show_error("Find the best fix needs a TorchScope run bundle that names its workload.")
             return None
         workload, args, settings, kwargs = rerun_spec(info)
-        self.tune_window = TuneWindow(win)
+        return self.start_tune(workload, settings, args, kwargs.get("device", "auto"), out_dir, config, runner)
+
+    def start_tune(self, workload: str, settings: dict[str, Any], args: list[str] | None = None,
+                   device: str = "auto", out_dir: str | None = None, config: Any = None, runner: Any = None) -> Any:
+        """Open a Tune window for ``workload`` with ``settings`` as the baseline and start it."""
+        from .tune_window import TuneWindow
+        self.tune_window = TuneWindow(self.win)
         self.tune_window.openAB.connect(self.open_pair)
         self.tune_window.show()
         self.tune_window.start(workload, settings, out_dir or RUN_DIR, config, workload_args=args,
-                               device=kwargs.get("device", "auto"), runner=runner)
+                               device=device, runner=runner)
         return self.tune_window
 
     def open_pair(self, a_path: str, b_path: str) -> Task:
@@ -100,6 +105,10 @@ class CompareFlow:
 
         dlg = ProfileDialog(self.win)
         if not dlg.exec():
+            return
+        if dlg.tune_requested:
+            self.start_tune(dlg.workload_ref(), dlg.settings(), dlg.workload_args(),
+                            dlg.run_kwargs().get("device", "auto"), dlg.out_dir())
             return
         fix = dlg.ab_fix()
         if fix:

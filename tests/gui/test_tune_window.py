@@ -99,3 +99,23 @@ def test_find_best_fix_button_on_the_findings_view(qtbot, win, tmp_path, monkeyp
     labels = [tw.table.item(i, 0).text() for i in range(tw.table.rowCount())]
     assert "channels_last=true" in labels  # skipped standard knobs are listed with their reason
     assert "no 2-D convolution" in tw.table.item(labels.index("channels_last=true"), 5).text()
+
+
+def test_profile_dialog_find_the_best_fix_starts_a_tune(qtbot, win, tmp_path, monkeypatch):
+    from profiler_gui.dialogs.profile_dialog import ProfileDialog
+    dlg = ProfileDialog(win, out_dir=str(tmp_path))
+    qtbot.addWidget(dlg)
+    idx = dlg.workload.findData("slow_loader")
+    dlg.workload.setCurrentIndex(idx)
+    qtbot.mouseClick(dlg.tune_button, Qt.LeftButton)
+    assert dlg.tune_requested and dlg.result()
+    started = []
+    monkeypatch.setattr(win.compare, "start_tune", lambda *a, **kw: started.append(a))
+
+    def fake_exec(self):  # the user picks slow_loader and clicks "Find the best fix"
+        self.workload.setCurrentIndex(self.workload.findData("slow_loader"))
+        self._tune()
+        return self.result()
+    monkeypatch.setattr("profiler_gui.dialogs.profile_dialog.ProfileDialog.exec", fake_exec)
+    win.profile_dialog()
+    assert started and started[0][0] == "slow_loader"
