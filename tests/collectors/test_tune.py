@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import pytest
@@ -170,3 +171,29 @@ def test_budget_is_kept_with_a_stack(tmp_path, clock):
     assert clock.now - 1000.0 <= 200 * 1.1
     assert result.stack is not None and result.stack.rounds >= 2
     assert [m.cand.verdict for m in result.ranked()] == ["faster", "faster"]
+
+
+def test_cli_tune_slow_loader_real_runs(tmp_path):
+    """A real (short) tune: the JSON's speedup is the pooled median ratio of the kept bundles' timed steps."""
+    import numpy as np
+    from collector_helpers import load_run
+    proc = run_cli("tune", "slow_loader", "--set", "threads=1", "--candidates", "num_workers=2,channels_last=true",
+                   "--budget", "4m", "--steps", "6", "--warmup", "2", "--profile-steps", "1", "--max-rounds", "3",
+                   "--out", str(tmp_path), "--json", timeout=400)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) >= {"baseline", "candidates", "stack", "recommended", "wall_s"}
+    assert out["wall_s"] <= 240 * 1.1
+    got = {c["knob"]: c for c in out["candidates"]}
+    assert got["channels_last"]["verdict"] == "skipped" and "nothing to act on" in got["channels_last"]["reason"]
+    nw = got["num_workers"]
+    assert nw["verdict"] in ("faster", "no effect", "slower") and 2 <= nw["rounds"] <= 3
+    folder = tmp_path / os.path.basename(out["out_dir"])
+    a_steps, b_steps = [], []
+    for r in range(1, nw["rounds"] + 1):
+        a_steps += load_run(folder / ("baseline" if r == 1 else f"baseline-r{r}"))["timed_steps"]["step_ms"]
+        b_steps += load_run(folder / f"num_workers-2-r{r}")["timed_steps"]["step_ms"]
+    assert nw["speedup"] == pytest.approx(np.median(a_steps) / np.median(b_steps), rel=1e-4)
+    assert nw["ci_low"] <= nw["speedup"] <= nw["ci_high"]
+    assert load_run(folder / "num_workers-2-r1")["settings"] == {"threads": 1, "num_workers": 2}
+    assert os.path.exists(folder / "baseline" / "trace.json.gz")  # the baseline is a full profiled bundle
