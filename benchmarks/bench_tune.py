@@ -7,6 +7,7 @@ times, each candidate's verdict and rounds, and the A/B speedups next to tune's.
 
     python benchmarks/bench_tune.py                                  # slow_loader, 3 candidates
     python benchmarks/bench_tune.py --candidates num_workers=2,compile=default --budget 5m --ab-rounds 5
+    python benchmarks/bench_tune.py --simulate-aa 100    # sequential A/A: false verdicts of the early stopping
 
 Long on a 2-core CPU: several minutes (each run is a fresh child process).
 """
@@ -23,6 +24,28 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
+def simulate_aa(trials: int) -> int:
+    """Sequential A/A: how often tune calls a no-effect knob faster/slower (fake runs, per-run load level 10 %)."""
+    import collections
+    sys.path.insert(0, str(REPO / "tests" / "collectors"))
+    from tune_fakes import FakeRunner
+
+    from collectors.tune import TuneConfig, run_tune
+    verdicts: collections.Counter[str] = collections.Counter()
+    rounds = []
+    for i in range(trials):
+        runner = FakeRunner({"threads=1": 1.0}, run_sd=0.1, step_sd=0.03)
+        runner.calls = [("seed", {})] * i  # a different seed for each trial's runs
+        res = run_tune("slow_loader", {}, tempfile.mkdtemp(prefix="bench-tune-aa-"),
+                       TuneConfig(budget_s=1e9, resamples=600), runner=runner, candidates=["threads=1"])
+        verdicts[res.candidates[0].cand.verdict] += 1
+        rounds.append(res.candidates[0].rounds)
+    wrong = verdicts["faster"] + verdicts["slower"]
+    print(f"{trials} simulated tunes of a no-effect knob: {dict(verdicts)}; false verdicts {wrong}/{trials} "
+          f"= {100 * wrong / trials:.1f} % (target <= 5 %); mean rounds {sum(rounds) / len(rounds):.1f}")
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workload", default="slow_loader")
@@ -31,7 +54,11 @@ def main() -> int:
     p.add_argument("--budget", default="6m")
     p.add_argument("--ab-rounds", type=int, default=5, help="rounds of each one-at-a-time A/B (default 5)")
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--simulate-aa", type=int, default=0, metavar="N",
+                   help="instead: N simulated tunes of a no-effect knob (fake runs), the false-verdict rate")
     args = p.parse_args()
+    if args.simulate_aa:
+        return simulate_aa(args.simulate_aa)
     from analyzers.knobs import parse_assignment, parse_assignments
     from collectors.ab import run_ab
     from collectors.tune import TuneConfig, parse_budget, run_tune

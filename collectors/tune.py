@@ -298,8 +298,8 @@ class Tuner:
         for m in winners:
             best.setdefault(m.cand.knob, m)
         members = list(best.values())
+        self.result.recommended = dict(members[0].cand.settings) if members else {}
         if len(members) < 2:
-            self.result.recommended = dict(members[0].cand.settings) if members else {}
             return
         head, rest = members[0].cand, members[1:]
         extra = {k: v for m in rest for k, v in m.cand.settings.items()}
@@ -353,8 +353,8 @@ def estimate(m: Measured, cfg: TuneConfig, level: float = 0.95) -> tuple[float, 
 def decide(m: Measured, cfg: TuneConfig, final: bool, why: str = "") -> None:
     """Stop a candidate when the evidence is clear (see the module doc); ``final`` forces a verdict."""
     c = m.cand
-    if m.rounds == 0:
-        c.verdict, c.reason = "no effect", f"not measured: {why or 'no rounds'}"
+    if m.rounds < 2:  # one round says nothing about round-to-round spread: no verdict either way
+        c.verdict, c.reason = "no effect", f"not decided: {m.rounds} round(s) before {why or 'the end'}"
         return
     lo95, hi95 = m.ci_low or 0.0, m.ci_high or 0.0
     if not final and m.rounds >= 2:
