@@ -99,10 +99,7 @@ class ProfileDialog(QDialog):
         lay.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.button(QDialogButtonBox.Ok).setText("Run")
-        self.tune_requested = False
-        self.tune_button = buttons.addButton("Find the best fix", QDialogButtonBox.ActionRole)
-        self.tune_button.setToolTip("Tune: A/B every applicable knob against these settings (interleaved, early stopping)")
-        self.tune_button.clicked.connect(self._tune)
+        self._add_tune_button(buttons)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
@@ -162,6 +159,13 @@ class ProfileDialog(QDialog):
 
     def out_dir(self) -> str:
         return self.out_edit.text().strip() or DEFAULT_OUT
+
+    def _add_tune_button(self, buttons: QDialogButtonBox) -> None:
+        self.tune_requested = False
+        self.tune_button = buttons.addButton("Find the best fix", QDialogButtonBox.ActionRole)
+        self.tune_button.setToolTip("Tune: A/B every applicable knob against these settings "
+                                    "(interleaved, early stopping)")
+        self.tune_button.clicked.connect(self._tune)
 
     def _tune(self) -> None:
         self.tune_requested = True
