@@ -97,12 +97,7 @@ class ProfileDialog(QDialog):
         lay.addWidget(self.ab_box)
         self.error = QLabel(""); self.error.setStyleSheet("color: #c8473e;"); self.error.setWordWrap(True)
         lay.addWidget(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.button(QDialogButtonBox.Ok).setText("Run")
-        self._add_tune_button(buttons)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
+        self._add_buttons(lay)
         self.workload.currentIndexChanged.connect(self._update)
         self._update()
 
@@ -160,7 +155,13 @@ class ProfileDialog(QDialog):
     def out_dir(self) -> str:
         return self.out_edit.text().strip() or DEFAULT_OUT
 
-    def _add_tune_button(self, buttons: QDialogButtonBox) -> None:
+    def _add_buttons(self, lay: QVBoxLayout) -> None:
+        """Run, Find the best fix (tune), Cancel."""
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Run")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
         self.tune_requested = False
         self.tune_button = buttons.addButton("Find the best fix", QDialogButtonBox.ActionRole)
         self.tune_button.setToolTip("Tune: A/B every applicable knob against these settings "
