@@ -197,3 +197,27 @@ def test_cli_tune_slow_loader_real_runs(tmp_path):
     assert nw["ci_low"] <= nw["speedup"] <= nw["ci_high"]
     assert load_run(folder / "num_workers-2-r1")["settings"] == {"threads": 1, "num_workers": 2}
     assert os.path.exists(folder / "baseline" / "trace.json.gz")  # the baseline is a full profiled bundle
+
+
+def test_cli_ctrl_c_prints_the_partial_table(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from collector_helpers import REPO
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "collectors.cli", "tune", "slow_loader", "--set", "threads=1",
+                             "--candidates", "num_workers=2", "--steps", "200", "--out", str(tmp_path)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the baseline is done and a candidate run has started
+        time.sleep(1)
+        folders = list(tmp_path.glob("tune-*/*"))
+        if any(p.name.startswith("num_workers") for p in folders) or proc.poll() is not None:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "tune cancelled" in out and "num_workers=2" in out and "Traceback" not in err
+    assert (next(tmp_path.glob("tune-*")) / "baseline" / "run.json").exists()  # the baseline bundle is kept
