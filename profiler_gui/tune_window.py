@@ -132,6 +132,12 @@ class TuneWindow(QWidget):
         self.cancel_button.setEnabled(False)
         self.leader.setText("Cancelling: the run in progress is stopped...")
 
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Closing the window stops the tune (the run in progress is killed)."""
+        if self.status == "running":
+            self.cancel()
+        super().closeEvent(event)
+
     def _done(self, snapshot: dict[str, Any]) -> None:
         self.show_snapshot(snapshot)
         self.status = snapshot.get("status", "ok")

@@ -119,3 +119,13 @@ def test_profile_dialog_find_the_best_fix_starts_a_tune(qtbot, win, tmp_path, mo
     monkeypatch.setattr("profiler_gui.dialogs.profile_dialog.ProfileDialog.exec", fake_exec)
     win.profile_dialog()
     assert started and started[0][0] == "slow_loader"
+
+
+def test_closing_the_window_stops_the_tune(qtbot, tune_win, tmp_path):
+    runner = slow_fake({"threads=1": 1.0}, delay_s=0.05, run_sd=0.1)
+    tune_win.start("slow_loader", {}, str(tmp_path), TuneConfig(budget_s=600, max_rounds=50),
+                   candidates=["threads=1"], runner=runner)
+    qtbot.waitUntil(lambda: len(runner.calls) >= 3, timeout=30_000)
+    with qtbot.waitSignal(tune_win.finished, timeout=30_000) as blocker:
+        tune_win.close()
+    assert blocker.args == ["cancelled"] and len(runner.calls) < 20
