@@ -85,8 +85,11 @@ def main() -> int:
     print(f"\none-at-a-time A/Bs ({args.ab_rounds} rounds each, {2 * args.ab_rounds * len(cands)} runs):")
     for text, s, lo, hi, status in rows:
         print(f"  {text:<26} {s or 0:.2f}x [{lo or 0:.2f}, {hi or 0:.2f}] {status}")
-    print(f"\ntune: {tune_s:.0f} s, {tune_runs} runs;  one-at-a-time A/Bs: {ab_s:.0f} s, "
-          f"{2 * args.ab_rounds * len(cands)} runs;  ratio {ab_s / tune_s:.2f}x")
+    cand_rounds = sum(m.rounds for m in result.candidates) + (result.stack.rounds if result.stack else 0)
+    ab_runs = 2 * args.ab_rounds * len(cands)
+    print(f"\ntune: {tune_s:.0f} s, {tune_runs} runs for {cand_rounds} candidate-rounds "
+          f"({tune_runs / max(cand_rounds, 1):.2f} runs each);  one-at-a-time A/Bs: {ab_s:.0f} s, {ab_runs} runs for "
+          f"{args.ab_rounds * len(cands)} candidate-rounds (2.00 runs each);  wall ratio A/Bs / tune {ab_s / tune_s:.2f}x")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     return 0
 

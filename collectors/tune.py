@@ -382,6 +382,9 @@ def recommend(members: list[Measured], stack: Measured, notes: list[str]) -> dic
     if stack.cand.verdict == "failed":
         notes.append(f"the stack {stack.cand.label} failed ({stack.cand.reason}): recommending "
                      f"{best.cand.label} alone")
+    elif stack.cand.verdict != "faster":
+        notes.append(f"the stack {stack.cand.label} was not shown faster than the baseline ({stack.cand.verdict}, "
+                     f"{stack.rounds} rounds): recommending its best member {best.cand.label} alone")
     else:
         notes.append(f"the stack {stack.cand.label} ({(stack.speedup or 0):.2f}x) is not faster than its best member "
                      f"{best.cand.label} ({(best.speedup or 0):.2f}x): fixes do not compose here")

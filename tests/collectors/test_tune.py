@@ -221,3 +221,15 @@ def test_cli_ctrl_c_prints_the_partial_table(tmp_path):
     assert proc.returncode == 130, err
     assert "tune cancelled" in out and "num_workers=2" in out and "Traceback" not in err
     assert (next(tmp_path.glob("tune-*")) / "baseline" / "run.json").exists()  # the baseline bundle is kept
+
+
+def test_an_undecided_stack_is_not_recommended():
+    from collectors.tune import Measured, recommend
+    from collectors.tune_candidates import Candidate
+    a = Measured(Candidate("num_workers", 2, verdict="faster"), speedup=1.38)
+    b = Measured(Candidate("optimizer_impl", "fused", verdict="faster"), speedup=1.10)
+    stack = Measured(Candidate("num_workers", 2, verdict="no effect", extra={"optimizer_impl": "fused"}),
+                     b_rounds=[[1.0], [1.0]], speedup=1.76)
+    notes: list[str] = []
+    assert recommend([a, b], stack, notes) == {"num_workers": 2}
+    assert "was not shown faster than the baseline (no effect, 2 rounds)" in notes[0]
