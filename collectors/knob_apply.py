@@ -35,6 +35,7 @@ def workload_facts(wl: Workload) -> dict[str, Any]:
     has_data = wl.dataset is not None or wl.loader is not None
     facts: dict[str, Any] = {"kind": wl.kind, "has_data": has_data,
                              "loader_num_workers": _loader_attr(wl, "num_workers", 0),
+                             "loader_rebuildable": wl.dataset is not None or hasattr(wl.loader, "dataset"),
                              "has_optimizer": wl.optimizer is not None,
                              "inputs_4d": _has_4d(wl.inputs), "model_facts": module_facts(wl.model)}
     if not has_data:

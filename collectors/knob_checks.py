@@ -61,6 +61,9 @@ def refuse_for_facts(settings: Mapping[str, Any], facts: Mapping[str, Any]) -> N
     for name in LOADER_KNOBS:
         if name in settings and not has_data:
             raise KnobRefused(f"knob {name} needs a Dataset/DataLoader; this workload feeds fixed inputs")
+        if name in settings and facts.get("loader_rebuildable") is False:
+            raise KnobRefused(f"knob {name} needs a Dataset or a DataLoader; this workload's loader is a plain "
+                              "iterable of batches (nothing to rebuild with workers)")
     workers = settings.get("num_workers", facts.get("loader_num_workers", 0))
     for name in ("persistent_workers", "prefetch_factor"):
         if non_default(settings, name) and workers == 0:

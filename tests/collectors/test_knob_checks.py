@@ -28,6 +28,7 @@ FIXED_INFER = {"kind": "infer", "has_data": False, "has_optimizer": False, "inpu
     ({"num_workers": 2}, FIXED_INFER, "needs a Dataset/DataLoader"),
     ({"persistent_workers": True}, LINEAR_ONLY, "needs num_workers > 0"),
     ({"batch_size": 32}, FIXED_INFER, "inputs have batch 8"),
+    ({"num_workers": 2}, {**LINEAR_ONLY, "loader_rebuildable": False}, "plain iterable of batches"),
 ])
 def test_refused_with_the_reason(settings, facts, needle):
     with pytest.raises(KnobRefused, match=needle):
@@ -65,3 +66,20 @@ def test_ab_refuses_before_side_a_runs(runs_dir, workload, fix, needle):
         run_ab(workload, {}, fix, rounds=3, out_dir=str(runs_dir))
     assert not list(runs_dir.iterdir())  # no stray bundle of side A
     assert time.monotonic() - started < 60  # one probe child, not a full side A
+
+
+def test_a_list_of_batches_refuses_loader_knobs_before_side_a(runs_dir, write_workload):
+    path = write_workload("listloader", """
+        import torch
+        from torch import nn
+        from collectors.workload_api import Workload
+
+        def build(config):
+            model = nn.Linear(4, 2)
+            x, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
+            return Workload(model=model, loader=[(x, y)] * 2, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                            loss_fn=nn.CrossEntropyLoss())
+    """)
+    with pytest.raises(KnobRefused, match="plain iterable of batches"):
+        run_ab(str(path), {}, {"num_workers": 2}, out_dir=str(runs_dir))
+    assert not list(runs_dir.iterdir())
