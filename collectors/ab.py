@@ -5,9 +5,13 @@ drift of a noisy machine hits both sides alike.  Round 1 records a profiled
 bundle per side (``NAME-A``, ``NAME-B``); later rounds only time steps
 (their throw-away bundles go to a temporary folder).  The speedup is
 median(A step times) / median(B step times) over all rounds, with a seeded
-percentile bootstrap 95 % interval that resamples each side's step times
-(per sample, i.e. scaled by batch_B / batch_A, when a batch_size fix makes
-the batch sizes differ).
+95 % interval from ``analyzers.stats.cluster_bootstrap_speedup_ci``: rounds are
+resampled (in A/B pairs), then steps within them, because rounds differ far
+more than steps do (per sample, i.e. scaled by batch_B / batch_A, when a
+batch_size fix makes the batch sizes differ).  ``aa=True`` runs the same
+settings on both sides: an A/A run measures the false-positive rate.
+Every knob is checked against the workload's facts (a probe child that only
+builds it) before side A runs.
 This module imports neither torch nor Qt.
 """
 from __future__ import annotations
@@ -22,10 +26,12 @@ import numpy as np
 
 from analyzers.knobs import format_assignment, validate
 from analyzers.stats import bootstrap_speedup_ci  # noqa: F401 - re-exported for callers of collectors.ab
+from analyzers.stats import cluster_bootstrap_speedup_ci
 from collectors import ab_prediction
 from collectors import bundle as bundle_mod
 from collectors.errors import UsageError
-from collectors.runner import DEFAULT_TIMEOUT_S, ProgressFn, RunResult, precheck, run_workload
+from collectors.knob_checks import refuse_for_facts
+from collectors.runner import DEFAULT_TIMEOUT_S, ProgressFn, RunResult, precheck, probe_workload, run_workload
 from collectors.workload_ref import resolve
 
 
@@ -39,6 +45,13 @@ class SideResult:
     step_ms: list[float] = field(default_factory=list)
     round_medians_ms: list[float] = field(default_factory=list)
     batch_size: int | None = None
+    round_step_ms: list[list[float]] = field(default_factory=list)  # each round's timed steps
+
+    def add_round(self, step_ms: Sequence[float]) -> None:
+        """Keep one round's timed steps (pooled, per round, and its median)."""
+        self.step_ms.extend(step_ms)
+        self.round_step_ms.append(list(step_ms))
+        self.round_medians_ms.append(float(np.median(step_ms)))
 
     @property
     def median_step_ms(self) -> float | None:
@@ -53,6 +66,7 @@ class SideResult:
         d["median_step_ms"] = self.median_step_ms
         d["mean_step_ms"] = self.mean_step_ms
         d["count"] = len(self.step_ms)
+        d.pop("round_step_ms")
         return d
 
 
@@ -74,14 +88,18 @@ class ABResult:
     bootstrap_resamples: int = 0
     per_sample: bool = False  # True when the batch sizes differ: times per sample are compared
     predicted: dict[str, Any] | None = None  # what side A's findings promised for this fix (ab_prediction)
+    aa: bool = False  # an A/A run: both sides identical
+    method: str = ""
 
     def compute(self, resamples: int = 2000, seed: int = 0) -> None:
         """Fill speedup and its CI from both sides' step times (per sample when batch sizes differ)."""
         self.per_sample = bool(self.a.batch_size and self.b.batch_size and self.a.batch_size != self.b.batch_size)
         scale = self._scale()  # different batch sizes do different work per step
-        speedup, low, high = bootstrap_speedup_ci(self.a.step_ms, self.b.step_ms, resamples=resamples, seed=seed)
-        self.speedup, self.ci_low, self.ci_high = speedup * scale, low * scale, high * scale
-        self.seed, self.bootstrap_resamples = seed, resamples
+        a_rounds = self.a.round_step_ms or [self.a.step_ms]
+        b_rounds = self.b.round_step_ms or [self.b.step_ms]
+        ci = cluster_bootstrap_speedup_ci(a_rounds, b_rounds, resamples=resamples, seed=seed)
+        self.speedup, self.ci_low, self.ci_high = ci.speedup * scale, ci.ci_low * scale, ci.ci_high * scale
+        self.seed, self.bootstrap_resamples, self.method = seed, resamples, ci.method
 
     @property
     def round_speedups(self) -> list[float]:
@@ -108,8 +126,9 @@ class ABResult:
                 "round_speedups": self.round_speedups, "per_sample": self.per_sample,
                 "significant": self.significant, "status": self.status, "error": self.error,
                 "seed": self.seed, "bootstrap_resamples": self.bootstrap_resamples, "predicted": self.predicted,
+                "aa": self.aa,
                 "method": "interleaved A/B children (order A,B then B,A by round); speedup = median_A / median_B; "
-                          "percentile bootstrap over pooled timed steps of each side"}
+                          + (self.method or "not computed")}
 
 
 def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Mapping[str, Any],
@@ -118,25 +137,33 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
            name: str | None = None, workload_args: Sequence[str] = (), device: str = "auto",
            warmup_steps: int = 3, profile_steps: int = 3, timed_steps: int = 20,
            seed: int = 0, resamples: int = 2000, with_stack: bool = True,
-           script: bool | None = None, nproc_per_node: int = 1) -> ABResult:
+           script: bool | None = None, nproc_per_node: int = 1, aa: bool = False) -> ABResult:
     """Run A (``base_settings``) and B (``base_settings`` + ``fix_settings``) interleaved ``rounds`` times.
 
     ``timeout_s`` applies to each child.  Progress events get ``side`` ("A"/"B")
-    and ``round`` keys.  Raises KnobError/WorkloadRefError for user errors.
+    and ``round`` keys.  ``aa``: B = A (no fix allowed).  Raises
+    KnobError/WorkloadRefError/KnobRefused for user errors, before side A runs.
     """
     if rounds < 1:
         raise UsageError("rounds must be >= 1")
     ref = resolve(workload_ref)
     base = validate(base_settings)
     fix = validate(fix_settings)
-    if not fix:
+    if aa and fix:
+        raise UsageError("an A/A run compares identical sides; drop the --fix settings")
+    if not fix and not aa:
         raise UsageError("an A/B run needs at least one --fix KNOB=VALUE")
     both = {**base, **fix}
     precheck(base, device)
     precheck(both, device)
+    if fix:  # kind, data source and model facts, from a child that only builds the workload
+        facts = probe_workload(workload_ref, base, timeout_s, cancel, workload_args=workload_args,
+                               device=device, script=script)
+        if facts is not None:
+            refuse_for_facts(fix, facts)
     name = name or bundle_mod.default_name(ref.name)
     result = ABResult(workload=workload_ref, fix=fix, a=SideResult("A", base), b=SideResult("B", both),
-                      rounds=rounds, seed=seed)
+                      rounds=rounds, seed=seed, aa=aa)
     scratch = tempfile.mkdtemp(prefix="torchscope-ab-")
     try:
         for rnd in range(rounds):
@@ -161,12 +188,11 @@ def run_ab(workload_ref: str, base_settings: Mapping[str, Any], fix_settings: Ma
                     kept = f" (bundle: {run.bundle_path})" if first else ""
                     result.error = f"{where}: {run.error}{kept}"
                     return result
-                side.step_ms.extend(run.step_times_ms)
-                side.round_medians_ms.append(float(np.median(run.step_times_ms)))
+                side.add_round(run.step_times_ms)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.compute(resamples=resamples, seed=seed)
-    result.predicted = ab_prediction.prediction(result.a.bundle, fix)
+    result.predicted = ab_prediction.prediction(result.a.bundle, fix) if fix else None
     ab_prediction.record([result.a.bundle, result.b.bundle], result.predicted,
                          {"speedup": result.speedup, "ci_low": result.ci_low, "ci_high": result.ci_high,
                           "rounds": rounds, "fix": fix})
@@ -180,7 +206,8 @@ def _describe(settings: Mapping[str, Any]) -> str:
 def format_ab(result: ABResult) -> str:
     """A short human-readable report of an A/B result."""
     lines = [f"workload {result.workload}: A = {_describe(result.a.settings)}",
-             f"{' ' * (len(result.workload) + 10)}B = {_describe(result.b.settings)}"]
+             f"{' ' * (len(result.workload) + 10)}B = {_describe(result.b.settings)}"
+             + ("  (A/A: identical sides, any difference is a false positive)" if result.aa else "")]
     if result.status != "ok":
         lines.append(f"A/B {result.status}: {result.error}")
         return "\n".join(lines)

@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--with-stack", action="store_true")
     p.add_argument("--dist", action="store_true", help="one rank of a torchrun job (rank-<r>/ in --bundle)")
     p.add_argument("--backend", default="gloo", choices=("gloo", "nccl"))
+    p.add_argument("--probe", action="store_true", help="only build the workload and record its facts")
     return p.parse_args(argv)
 
 
@@ -94,6 +95,11 @@ def run(args: argparse.Namespace, rec: dict[str, Any], emit: ProgressWriter) -> 
         wl = build(RunConfig(device=device, settings=settings, args=tuple(workload_args), **dist_info))
         if not isinstance(wl, Workload):
             raise TypeError(f"{ref.text}: build(config) returned {type(wl).__name__}, not a Workload")
+        rec["workload_facts"] = knob_apply.workload_facts(wl)
+        if args.probe:  # the parent checks knobs against these facts before anything is timed
+            rec["timed_steps"] = bundle_mod.step_stats([])
+            rec["status"], rec["error"] = "ok", None
+            return EXIT_OK
         prep = knob_apply.prepare(wl, settings, device)
         rec["workload_kind"] = wl.kind
         rec["description"] = wl.description

@@ -122,6 +122,19 @@ def _add_ab_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
                    help="the fix applied on side B (repeatable, at least one)")
     p.add_argument("--rounds", type=int, default=d(3), metavar="N", help="A/B rounds (default 3)")
     p.add_argument("--seed", type=int, default=d(0), help="bootstrap seed")
+    p.add_argument("--aa", action="store_true", default=d(False),
+                   help="A/A run: both sides identical (measures the false-positive rate; no --fix)")
+
+
+def _add_tune_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    def d(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+    p.add_argument("--budget", default=d("10m"), help="total wall time, e.g. 10m, 90s, 1h (default 10m)")
+    p.add_argument("--candidates", action="append", default=d([]), metavar="K=V,...",
+                   help="try only these knob settings (comma separated; repeatable)")
+    p.add_argument("--band", type=float, default=d(0.02), metavar="F",
+                   help="no-effect band: speedups within 1 +- F are not worth a change (default 0.02)")
+    p.add_argument("--max-rounds", type=int, default=d(10), metavar="N", help="rounds per candidate at most")
 
 
 class _RestAction(argparse.Action):
@@ -185,6 +198,17 @@ def register(subparsers: Any) -> None:
     _positionals(p, _add_ab_options)
     p.set_defaults(func=_guard(cmd_ab), command_name="ab")
 
+    p = subparsers.add_parser("tune", help="find the best fix by measurement: interleaved A/Bs with early stopping",
+                              description="Profile the baseline, then A/B every candidate knob (the findings' "
+                                          "fixes, then a per-device standard list) in interleaved rounds, "
+                                          "stopping each as soon as its CI is clear; stack the winners; print a "
+                                          "ranked table and the recommended settings.  Every run's bundle is "
+                                          "kept under --out.")
+    _add_options(p)
+    _add_tune_options(p)
+    _positionals(p, _add_tune_options)
+    p.set_defaults(func=_guard(cmd_tune), command_name="tune", steps=10, timeout=None)
+
     p = subparsers.add_parser("workloads", help="list the built-in workloads")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_workloads)
@@ -239,8 +263,8 @@ def cmd_ab(args: argparse.Namespace) -> int:
     """Run an interleaved A/B comparison and print the report (or JSON)."""
     from analyzers.knobs import parse_assignments
     from collectors.ab import format_ab, run_ab
-    if not args.fixes:
-        return _error("ab needs at least one --fix KNOB=VALUE")
+    if not args.fixes and not args.aa:
+        return _error("ab needs at least one --fix KNOB=VALUE (or --aa for an A/A run)")
     base = parse_assignments(args.sets)
     fix = parse_assignments(args.fixes)
     result = run_ab(args.workload, base, fix, rounds=args.rounds, out_dir=args.out, timeout_s=args.timeout,
@@ -248,12 +272,38 @@ def cmd_ab(args: argparse.Namespace) -> int:
                     workload_args=args.workload_args, device=args.device,
                     warmup_steps=args.warmup, profile_steps=args.profile_steps, timed_steps=args.steps,
                     seed=args.seed, with_stack=args.with_stack, script=True if args.script else None,
-                    nproc_per_node=_nproc(args))
+                    nproc_per_node=_nproc(args), aa=args.aa)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(format_ab(result))
     return {"ok": EXIT_OK, "cancelled": EXIT_CANCELLED}.get(result.status, EXIT_FAILED)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Search the candidate knobs by measurement and print the ranked table (or JSON)."""
+    from analyzers.knobs import parse_assignments
+    from collectors.tune import TuneConfig, parse_budget, run_tune
+    from collectors.tune_report import format_tune, to_json
+    budget_s = parse_budget(args.budget)
+    if not 0.0 < args.band < 0.5:
+        return _error(f"--band {args.band}: expected a fraction between 0 and 0.5")
+    if args.max_rounds < 2:
+        return _error("--max-rounds must be >= 2")
+    cands = [t.strip() for group in args.candidates for t in group.split(",") if t.strip()]
+    cfg = TuneConfig(budget_s=budget_s, band=args.band, max_rounds=args.max_rounds, timeout_s=args.timeout,
+                     warmup_steps=args.warmup, profile_steps=args.profile_steps, timed_steps=args.steps,
+                     seed=0)
+    quiet = args.quiet or args.json
+
+    def progress(event: dict[str, Any]) -> None:
+        if not quiet and event.get("phase") == "start":
+            print(f"tune: run {event.get('run')}", file=sys.stderr)
+    result = run_tune(args.workload, parse_assignments(args.sets), args.out, cfg, candidates=cands or None,
+                      device=args.device, workload_args=args.workload_args,
+                      script=True if args.script else None, on_progress=progress, name=args.name)
+    print(json.dumps(to_json(result), indent=2) if args.json else format_tune(result))
+    return EXIT_CANCELLED if result.status == "cancelled" else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,39 +18,35 @@ import torch
 from torch import nn
 
 from collectors.errors import KnobRefused
-from collectors.knob_checks import non_default
+from collectors.knob_checks import LOADER_KNOBS, refuse_for_facts
 from collectors.workload_api import Workload
-
-LOADER_KNOBS = ("num_workers", "pin_memory", "persistent_workers", "prefetch_factor")
-TRAIN_ONLY = ("optimizer_impl", "zero_grad_to_none")
-INFER_ONLY = ("dynamic_quant", "inference_mode")
 
 
 
 
 def refuse_for_workload(settings: Mapping[str, Any], wl: Workload) -> None:
-    """Refuse knobs that do not apply to this workload's kind or data source."""
+    """Refuse knobs that do not apply to this workload's kind, data source or model."""
+    refuse_for_facts(settings, workload_facts(wl))
+
+
+def workload_facts(wl: Workload) -> dict[str, Any]:
+    """What ``knob_checks.refuse_for_facts`` needs: kind, data source, fixed inputs, model module types."""
+    from collectors.model_facts import module_facts
     has_data = wl.dataset is not None or wl.loader is not None
-    for name in LOADER_KNOBS:
-        if name in settings and not has_data:
-            raise KnobRefused(f"knob {name} needs a Dataset/DataLoader; this workload feeds fixed inputs")
-    workers = settings.get("num_workers", _loader_attr(wl, "num_workers", 0))
-    for name in ("persistent_workers", "prefetch_factor"):
-        if non_default(settings, name) and workers == 0:
-            raise KnobRefused(f"knob {name} needs num_workers > 0 (set num_workers too)")
-    if wl.kind == "infer":
-        for name in TRAIN_ONLY:
-            if non_default(settings, name):
-                raise KnobRefused(f"knob {name} applies to training; this is an inference workload")
-    else:
-        for name in INFER_ONLY:
-            if non_default(settings, name):
-                raise KnobRefused(f"knob {name} applies to inference; this is a training workload")
-    if "batch_size" in settings and not has_data:
-        lead = _leading_dim(wl.inputs)
-        if lead != settings["batch_size"]:
-            raise KnobRefused(f"knob batch_size={settings['batch_size']}: the workload's inputs have "
-                              f"batch {lead}; its build() must read config.batch_size()")
+    facts: dict[str, Any] = {"kind": wl.kind, "has_data": has_data,
+                             "loader_num_workers": _loader_attr(wl, "num_workers", 0),
+                             "loader_rebuildable": wl.dataset is not None or hasattr(wl.loader, "dataset"),
+                             "has_optimizer": wl.optimizer is not None,
+                             "inputs_4d": _has_4d(wl.inputs), "model_facts": module_facts(wl.model)}
+    if not has_data:
+        facts["fixed_batch"] = _leading_dim(wl.inputs)
+    return facts
+
+
+def _has_4d(inputs: Any) -> bool:
+    found: list[bool] = []
+    _map_tensors(inputs, lambda t: found.append(t.dim() == 4) or t)
+    return any(found)
 
 
 def _loader_attr(wl: Workload, name: str, default: Any) -> Any:

@@ -11,9 +11,11 @@ import functools
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -109,7 +111,7 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
                  workload_args: Sequence[str] = (), device: str = "auto", warmup_steps: int = 3,
                  profile_steps: int = 3, timed_steps: int = 20, profile: bool = True,
                  with_stack: bool = True, script: bool | None = None,
-                 sample: bool = True, nproc_per_node: int = 1) -> RunResult:
+                 sample: bool = True, nproc_per_node: int = 1, probe: bool = False) -> RunResult:
     """Run one workload in a child process and leave a bundle in ``out_dir``.
 
     ``settings`` maps knob names to values (strings or typed).  ``on_progress``
@@ -140,6 +142,7 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
                   "--device", device, "--warmup", str(warmup_steps), "--profile-steps", str(profile_steps),
                   "--timed-steps", str(timed_steps)]
     child_args += (["--no-profile"] if not profile else []) + (["--with-stack"] if with_stack else [])
+    child_args += ["--probe"] if probe else []
     if nproc_per_node > 1:
         from collectors.dist_launch import DistJob, run_distributed
         job = DistJob(partial, name, nproc_per_node, device, timeout_s, started, sample)
@@ -163,6 +166,30 @@ def run_workload(workload_ref: str, settings: Mapping[str, Any], out_dir: str,
     os.close(read_fd)
     rows = sampler.stop() if sampler else []
     return _finish(partial, name, proc.returncode, outcome, last, rows, sampler, timeout_s, started, notify)
+
+
+def probe_workload(workload_ref: str, settings: Mapping[str, Any], timeout_s: float = DEFAULT_TIMEOUT_S,
+                   cancel: threading.Event | None = None, *, workload_args: Sequence[str] = (),
+                   device: str = "auto", script: bool | None = None) -> dict[str, Any] | None:
+    """The workload's facts (kind, data source, model module types) from a child that only builds it.
+
+    None for a plain script (nothing to probe) or when the probe itself fails
+    (the real run will then report the failure); raises the user errors run_workload raises.
+    """
+    if resolve(workload_ref, script=script).kind == "script":
+        return None
+    # one process builds the workload: DDP wrapping needs the job's process group, and changes no fact
+    settings = {k: v for k, v in settings.items() if k != "ddp"}
+    scratch = tempfile.mkdtemp(prefix="torchscope-probe-")
+    try:
+        result = run_workload(workload_ref, settings, scratch, timeout_s, None, cancel, name="probe",
+                              workload_args=workload_args, device=device, profile=False, sample=False,
+                              script=script, probe=True)
+        if result.status != "ok" or not result.bundle_path:
+            return None
+        return bundle_mod.read_run(result.bundle_path).get("workload_facts")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _safe_callback(on_progress: ProgressFn | None) -> ProgressFn:

@@ -65,11 +65,50 @@ class CompareFlow:
         win.tasks.status_label.setText(f"Compared A with {b.path}" + (f": {sp:.2f}x" if sp else ""))
         win.comparisonReady.emit(self.comparison)
 
+    def find_best_fix(self, out_dir: str | None = None, config: Any = None, runner: Any = None) -> Any:
+        """Open the Tune window on the current run bundle's workload and start the tune."""
+        win = self.win
+        info = win.opened.session.rank(win.rank).model.run_info if win.opened is not None else None
+        if not info or not info.get("workload"):
+            win.show_error("Find the best fix needs a TorchScope run bundle that names its workload.")
+            return None
+        workload, args, settings, kwargs = rerun_spec(info)
+        return self.start_tune(workload, settings, args, kwargs.get("device", "auto"), out_dir, config, runner)
+
+    def start_tune(self, workload: str, settings: dict[str, Any], args: list[str] | None = None,
+                   device: str = "auto", out_dir: str | None = None, config: Any = None, runner: Any = None) -> Any:
+        """Open a Tune window for ``workload`` with ``settings`` as the baseline and start it."""
+        from .tune_window import TuneWindow
+        self.tune_window = TuneWindow(self.win)
+        self.tune_window.openAB.connect(self.open_pair)
+        self.tune_window.show()
+        self.tune_window.start(workload, settings, out_dir or RUN_DIR, config, workload_args=args,
+                               device=device, runner=runner)
+        return self.tune_window
+
+    def open_pair(self, a_path: str, b_path: str) -> Task:
+        """Open ``a_path`` as the trace and compare it with ``b_path`` (both loaded in the worker)."""
+        from .isolated_load import load_and_analyze_auto
+
+        def work(progress: Any, cancel: Any) -> tuple[Opened, Opened, dict[str, Any]]:
+            a = load_and_analyze_auto(a_path, progress, cancel)
+            b = load_and_analyze_auto(b_path, progress, cancel)
+            return a, b, compare_sessions(a.session, b.session)
+
+        def done(res: tuple[Opened, Opened, dict[str, Any]]) -> None:
+            self.win.set_opened(res[0], remember=True)
+            self.set_comparison_b(res[1], res[2])
+        return self.win.tasks.start(Task("A/B", work), done, f"Opening {os.path.basename(b_path)} vs baseline...")
+
     def profile_dialog(self) -> None:
         from .dialogs.profile_dialog import ProfileDialog
 
         dlg = ProfileDialog(self.win)
         if not dlg.exec():
+            return
+        if dlg.tune_requested:
+            self.start_tune(dlg.workload_ref(), dlg.settings(), dlg.workload_args(),
+                            dlg.run_kwargs().get("device", "auto"), dlg.out_dir())
             return
         fix = dlg.ab_fix()
         if fix:

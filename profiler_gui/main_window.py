@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.findings_view.showInTimeline.connect(self.show_finding_in_timeline)
         self.findings_view.applyFix.connect(self.apply_fix_and_rerun)
         self.views["critical path"].showInTimeline.connect(lambda: navigation.show_critical_path(self))
+        self.findings_view.findBestFix.connect(lambda: self.compare.find_best_fix())
         self.ops_view.rowActivated.connect(lambda r: self.jump_to_name(r.get("name")))
         self.kernels_view.rowActivated.connect(lambda r: self.jump_to_name(r.get("name")))
         self.views["modules"].rowActivated.connect(lambda row: navigation.select_in_timeline(self, row))

@@ -97,11 +97,7 @@ class ProfileDialog(QDialog):
         lay.addWidget(self.ab_box)
         self.error = QLabel(""); self.error.setStyleSheet("color: #c8473e;"); self.error.setWordWrap(True)
         lay.addWidget(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.button(QDialogButtonBox.Ok).setText("Run")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
+        self._add_buttons(lay)
         self.workload.currentIndexChanged.connect(self._update)
         self._update()
 
@@ -158,6 +154,25 @@ class ProfileDialog(QDialog):
 
     def out_dir(self) -> str:
         return self.out_edit.text().strip() or DEFAULT_OUT
+
+    def _add_buttons(self, lay: QVBoxLayout) -> None:
+        """Run, Find the best fix (tune), Cancel."""
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Run")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.tune_requested = False
+        self.tune_button = buttons.addButton("Find the best fix", QDialogButtonBox.ActionRole)
+        self.tune_button.setToolTip("Tune: A/B every applicable knob against these settings "
+                                    "(interleaved, early stopping)")
+        self.tune_button.clicked.connect(self._tune)
+
+    def _tune(self) -> None:
+        self.tune_requested = True
+        self._accept()
+        if not self.result():
+            self.tune_requested = False
 
     def _accept(self) -> None:
         from analyzers.knobs import KnobError, validate

@@ -39,6 +39,7 @@ class FindingsView(QWidget):
 
     showInTimeline = Signal(int)  # index into self.findings (each finding names its rank)
     applyFix = Signal(int)  # index into self.findings
+    findBestFix = Signal()  # tune the run bundle's workload (profiler_gui.tune_window)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +83,11 @@ class FindingsView(QWidget):
         for b in (self.show_button, self.copy_button, self.apply_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        self.tune_button = QPushButton("Find the best fix")
+        self.tune_button.setToolTip("A/B every applicable knob against this run (interleaved rounds, early stopping)")
+        self.tune_button.setEnabled(False)
+        self.tune_button.clicked.connect(self.findBestFix.emit)
+        buttons.addWidget(self.tune_button)
         rl.addLayout(buttons)
         self.apply_note = QLabel()
         self.apply_note.setWordWrap(True)
@@ -102,6 +108,8 @@ class FindingsView(QWidget):
         """Every rank's findings (each labelled with its rank when there are several)."""
         self.session, self.rank = session, rank
         self.findings, msg = shown_findings(session, rank)
+        info = session.rank(rank if rank in session.ranks else None).model.run_info
+        self.tune_button.setEnabled(bool(info and info.get("workload")))
         self.list.clear()
         if msg:
             self.note.setText(msg)

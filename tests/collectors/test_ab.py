@@ -89,8 +89,12 @@ def test_cli_ab_slow_loader_more_workers_is_faster(runs_dir):
         assert os.path.exists(os.path.join(result[side]["bundle"], "trace.json.gz"))
     assert result["speedup"] == pytest.approx(result["a"]["median_step_ms"] / result["b"]["median_step_ms"])
     assert result["ci_low"] <= result["speedup"] <= result["ci_high"]
-    assert result["speedup"] > 1.2 and result["ci_low"] > 1.0, result
+    # the point estimate shows the data-loading gain; the 95 % interval of 3 rounds on a shared 2-core box is
+    # honest about the round-to-round spread (rounds resampled, t-widened), so it is only required to cover
+    # every round's own speedup here; its power is tested with known ground truth in tests/analyzers/test_stats.py
+    assert result["speedup"] > 1.2, result
     assert len(result["round_speedups"]) == 3
+    assert result["ci_low"] <= min(result["round_speedups"]) and result["ci_high"] >= max(result["round_speedups"])
     assert sorted(p.name for p in runs_dir.iterdir())[0].endswith("-A") and len(list(runs_dir.iterdir())) == 2
     assert not leftovers(runs_dir)
     # predicted vs measured: side A's DL1 finding proposed this very fix; both bundles keep both figures
@@ -131,3 +135,22 @@ def test_rounds_alternate_which_side_runs_first(monkeypatch, tmp_path):
     result = run_ab("slow_loader", {}, {"num_workers": 2}, rounds=4, out_dir=str(tmp_path))
     assert order == ["A", "B", "B", "A", "A", "B", "B", "A"]
     assert result.round_speedups == [pytest.approx(11.0 / 6.0)] * 4
+
+
+def test_cli_aa_runs_identical_sides_and_resamples_rounds(runs_dir):
+    proc = run_cli("ab", "slow_loader", "--aa", "--set", "threads=1", "--rounds", "3", "--steps", "4", "--warmup",
+                   "1", "--profile-steps", "1", "--out", str(runs_dir), "--json", timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["aa"] is True and result["fix"] == {}
+    assert result["a"]["settings"] == result["b"]["settings"] == {"threads": 1}
+    assert len(result["round_speedups"]) == 3 and "bootstrap (rounds, then steps" in result["method"]
+    per_round = [a / b for a, b in zip(result["a"]["round_medians_ms"], result["b"]["round_medians_ms"])]
+    assert result["round_speedups"] == pytest.approx(per_round)
+    # the interval covers at least the spread of the rounds themselves
+    assert result["ci_low"] <= min(per_round) and result["ci_high"] >= max(per_round)
+
+
+def test_cli_aa_refuses_a_fix(runs_dir):
+    proc = run_cli("ab", "slow_loader", "--aa", "--fix", "num_workers=2", "--out", str(runs_dir))
+    assert proc.returncode == 2 and "identical sides" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
