@@ -35,13 +35,7 @@ def jump_to_name(win: Any, name: str | None) -> int | None:
     """Select and zoom to the longest instance of ``name`` in the shown rank's timeline."""
     ra = win.shown
     row = longest_row(ra.model if ra is not None else None, name)
-    if row is None:
-        return None
-    m = ra.model
-    win.timeline.select_row(row)
-    pad = max(int(m.dur_ns[row]) // 2, 1000)
-    win.timeline.zoom_to(int(m.start_ns[row]) - pad, int(m.end_ns[row]) + pad)
-    return row
+    return None if row is None else select_in_timeline(win, row)
 
 
 def highlight_finding(win: Any, f: Any) -> None:

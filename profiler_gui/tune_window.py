@@ -16,10 +16,10 @@ from typing import Any, Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from .views.common import code_box
 from .workers import Task
 
 COLUMNS = ("candidate", "speedup", "95% CI", "rounds", "verdict", "why")
@@ -81,12 +81,7 @@ class TuneWindow(QWidget):
         lay.addWidget(split, 1)
         self.leader = QLabel("")
         lay.addWidget(self.leader)
-        self.recommended = QPlainTextEdit()
-        self.recommended.setReadOnly(True)
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.Monospace)
-        self.recommended.setFont(mono)
-        self.recommended.setMaximumHeight(140)
+        self.recommended = code_box(140)
         lay.addWidget(self.recommended)
         buttons = QHBoxLayout()
         self.cancel_button = QPushButton("Cancel (keep what is measured)")

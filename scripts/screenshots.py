@@ -110,6 +110,8 @@ class Shooter:
         for tab in ("kernels", "memory"):
             win.show_tab(tab)
             self.shot(tab)
+        win.show_tab("critical path")
+        self.shot("critical_path")
         return True
 
     def bundle_views(self) -> None:
@@ -145,6 +147,8 @@ class Shooter:
             return
         win.banner.hide()
         self.shot("overview_two_ranks")
+        win.show_tab("distributed")
+        self.shot("distributed")
         win.show_tab("findings")
         self.shot("findings_two_ranks")
         other = [r for r in win.session.ranks if r != win.rank]

@@ -5,7 +5,8 @@ import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QWidget
 
 
 def fmt_num(v: Any, digits: int = 3) -> str:
@@ -36,6 +37,29 @@ def fmt_ms(ms: float | None) -> str:
     if ms >= 1:
         return f"{ms:.2f} ms"
     return f"{ms * 1000:.1f} us"
+
+
+def summary_header(lay: Any) -> tuple[QLabel, QLabel]:
+    """Add a rich-text summary label and a hidden 'not available' note to ``lay``; return both."""
+    summary = QLabel()
+    summary.setTextFormat(Qt.RichText)
+    summary.setWordWrap(True)
+    lay.addWidget(summary)
+    empty = note_label("")
+    empty.hide()
+    lay.addWidget(empty)
+    return summary, empty
+
+
+def code_box(max_height: int) -> QPlainTextEdit:
+    """A read-only monospace box for code snippets."""
+    box = QPlainTextEdit()
+    box.setReadOnly(True)
+    mono = QFont("monospace")
+    mono.setStyleHint(QFont.Monospace)
+    box.setFont(mono)
+    box.setMaximumHeight(max_height)
+    return box
 
 
 def note_label(text: str) -> QLabel:

@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from analyzers.errors import AnalysisError
 from analyzers.session import AnalysisSession
 
 from .. import theme as theme_mod
 from ..timeline.widget import TimelineWidget
-from .common import note_label
+from .common import summary_header
 from .tables import TableView
 
 ONE_RANK = ("One rank: open a folder of rank traces or a multi-rank run bundle "
@@ -83,13 +83,7 @@ class DistributedView(QWidget):
         self.cross: Any = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        self.summary = QLabel()
-        self.summary.setTextFormat(Qt.RichText)
-        self.summary.setWordWrap(True)
-        lay.addWidget(self.summary)
-        self.empty = note_label("")
-        self.empty.hide()
-        lay.addWidget(self.empty)
+        self.summary, self.empty = summary_header(lay)
         self.charts = QWidget()
         grid = QGridLayout(self.charts)
         grid.setContentsMargins(0, 0, 0, 0)

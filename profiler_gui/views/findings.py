@@ -6,14 +6,14 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QGuiApplication
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
 from analyzers.session import AnalysisSession
 
 from ..analysis import rank_text, shown_findings
-from .common import fmt_ms, fmt_num, note_label
+from .common import code_box, fmt_ms, fmt_num, note_label
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "warning": 2, "medium": 2, "low": 3, "info": 4}
 
@@ -69,12 +69,7 @@ class FindingsView(QWidget):
         self.body.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.body.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         rl.addWidget(self.body)
-        self.snippet = QPlainTextEdit()
-        self.snippet.setReadOnly(True)
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.Monospace)
-        self.snippet.setFont(mono)
-        self.snippet.setMaximumHeight(120)
+        self.snippet = code_box(120)
         rl.addWidget(self.snippet)
         buttons = QHBoxLayout()
         self.show_button = QPushButton("Show in timeline")

@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from .. import theme as theme_mod
 from analyzers.errors import AnalysisError
 from analyzers.session import AnalysisSession
 
 from ..analysis import memory_view
-from .common import note_label
+from .common import summary_header
 from .tables import TableView
 
 MB = 2**20
@@ -30,13 +30,7 @@ class MemoryView(QWidget):
         self.curves: dict[str, Any] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        self.summary = QLabel()
-        self.summary.setTextFormat(Qt.RichText)
-        self.summary.setWordWrap(True)
-        lay.addWidget(self.summary)
-        self.empty = note_label("")
-        self.empty.hide()
-        lay.addWidget(self.empty)
+        self.summary, self.empty = summary_header(lay)
         split = QSplitter(Qt.Vertical)
         self.plot = pg.PlotWidget()
         self.plot.setLabel("left", "memory (MiB)")
