@@ -225,15 +225,10 @@ def analyze_ranks(models: dict[int, tuple[TraceModel, StepTable]], breakdowns: d
 def kernel_overlap(model: TraceModel) -> dict[str, Any] | None:
     """HTA's comm/comp overlap: time communication kernels run alongside computation kernels, as a share
     of communication kernel time, over the whole trace (None without communication kernels)."""
-    from . import intervals as iv
+    from .distributed import comm_compute_ns
 
-    kern = model.kind == int(Kind.KERNEL)
-    comm = kern & model.name_mask(lambda s: s.startswith(COMM_KERNEL_PREFIXES))
-    if not comm.any():
+    comm_ns, _, both = comm_compute_ns(model)
+    if not comm_ns:
         return None
-    u_comm = iv.union(model.start_ns[comm], model.end_ns[comm])
-    u_comp = iv.union(model.start_ns[kern & ~comm], model.end_ns[kern & ~comm])
-    comm_ns = iv.total_ns(*u_comm)
-    both = iv.total_ns(*iv.intersect(u_comm, u_comp))
     return {"comm_ms": comm_ns / 1e6, "overlap_ms": both / 1e6,
-            "overlap_pct": 100.0 * both / comm_ns if comm_ns else None, "source": "collective kernels (HTA)"}
+            "overlap_pct": 100.0 * both / comm_ns, "source": "collective kernels (HTA)"}

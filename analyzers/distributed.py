@@ -12,17 +12,23 @@ from .steps import StepTable, step_table
 from .trace_model import TraceModel
 
 
-def rank_comm_stats(model: TraceModel, steps: StepTable | None = None) -> dict[str, Any]:
-    """One rank inside its step window: compute / comm kernel time and the overlapped share of comm."""
-    st = step_table(model) if steps is None else steps
-    lo, hi = st.window_ns
+def comm_compute_ns(model: TraceModel, window_ns: tuple[int, int] | None = None) -> tuple[int, int, int]:
+    """(communication, computation, both at once) kernel time in ns, as interval unions; clipped to
+    ``window_ns`` when given, else over the whole trace."""
     kern = model.kind == int(Kind.KERNEL)
     comm = kern & model.name_mask(is_comm_kernel)
     comp = kern & ~comm
-    u_comm = iv.union(*iv.clip(model.start_ns[comm], model.end_ns[comm], lo, hi))
-    u_comp = iv.union(*iv.clip(model.start_ns[comp], model.end_ns[comp], lo, hi))
-    comm_ns, comp_ns = iv.total_ns(*u_comm), iv.total_ns(*u_comp)
-    both = iv.total_ns(*iv.intersect(u_comm, u_comp))
+    spans = [(model.start_ns[m], model.end_ns[m]) for m in (comm, comp)]
+    if window_ns is not None:
+        spans = [iv.clip(s, e, *window_ns) for s, e in spans]
+    u_comm, u_comp = (iv.union(s, e) for s, e in spans)
+    return iv.total_ns(*u_comm), iv.total_ns(*u_comp), iv.total_ns(*iv.intersect(u_comm, u_comp))
+
+
+def rank_comm_stats(model: TraceModel, steps: StepTable | None = None) -> dict[str, Any]:
+    """One rank inside its step window: compute / comm kernel time and the overlapped share of comm."""
+    st = step_table(model) if steps is None else steps
+    comm_ns, comp_ns, both = comm_compute_ns(model, st.window_ns)
     n = max(st.count, 1)
     return {
         "rank": model.rank,
