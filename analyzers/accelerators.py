@@ -81,18 +81,28 @@ def _slices_starting_at_slow(c_track: np.ndarray, c_start: np.ndarray, pos: np.n
 
 
 def flow_ids(raw_ids: Any, rows: np.ndarray) -> np.ndarray:
-    """Integer flow ids of the given events (-1 when absent or not a number)."""
-    out = np.full(len(rows), NO_POS, dtype=np.int64)
-    for i, r in enumerate(rows.tolist()):
-        value = raw_ids[r]
-        if isinstance(value, str):
-            try:
-                value = int(value, 0)
-            except ValueError:
-                continue
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62:
-            out[i] = value
-    return out
+    """Integer flow ids of the given events (-1 when absent or not a number); ``raw_ids`` a CodedColumn or list."""
+    if hasattr(raw_ids, "uniques"):  # each distinct id of these rows converted once
+        used, inverse = np.unique(raw_ids.codes[rows], return_inverse=True)
+        values = [raw_ids.uniques[c] for c in used.tolist()]
+        lut = np.array(values) if values else np.full(1, NO_POS, dtype=np.int64)
+        if lut.dtype == np.int64:  # all plain ints (the usual): range-check at once
+            lut = np.where((lut >= 0) & (lut < 1 << 62), lut, NO_POS)
+        else:
+            lut = np.array([_flow_id(v) for v in values], dtype=np.int64)
+        return lut[inverse.reshape(-1)] if len(rows) else np.full(0, NO_POS, dtype=np.int64)
+    return np.array([_flow_id(raw_ids[r]) for r in rows.tolist()], dtype=np.int64).reshape(-1)
+
+
+def _flow_id(value: Any) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value, 0)
+        except ValueError:
+            return NO_POS
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62:
+        return value
+    return NO_POS
 
 
 def promote_unknown_device_work(x_kind: np.ndarray, x_track: np.ndarray, track_pid: list[Any],

@@ -1,7 +1,8 @@
 """Streamed, bounded gunzip of trace files: bombs and non-trace content are refused early.
 
-A gzip is read in chunks and inflated a bounded step at a time into one
-growing buffer (no second copy).  It is refused, with one line naming the
+A gzip is read in chunks and inflated a bounded step at a time;
+``gunzip_blocks`` hands each step on, so a caller can decode as it goes
+without ever holding the whole text.  It is refused, with one line naming the
 sizes, when
 - the first non-space byte that comes out is not ``{`` or ``[`` (not a trace),
 - the compression ratio so far is far beyond what traces reach (the reference
@@ -14,7 +15,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from .errors import TraceLoadError
 
@@ -97,51 +98,60 @@ class _Bounds:
             self.refuse(f"gzip of {size_text(self.compressed_bytes)} says it expands to {size_text(expected_bytes)}, "
                         f"more than the {size_text(self.max_bytes)} of memory available; refusing")
 
-    def check(self, out: bytearray, consumed_bytes: int) -> None:
-        if not self.start_checked and out:
-            first = first_non_space(out)
+    def check(self, block: bytes | bytearray, n_out: int, consumed_bytes: int) -> None:
+        """After a step: ``block`` the latest output, ``n_out`` all output so far."""
+        if not self.start_checked and block:
+            first = first_non_space(block)
             if first:
                 self.start_checked = True
                 if first not in TRACE_START_BYTES:
                     self.refuse(f"not a trace: the gzip content starts with {first!r}, expected '{{' or '['")
-        n = len(out)
-        if n > self.max_bytes:
-            self.refuse(f"gzip of {size_text(self.compressed_bytes)} expands beyond {size_text(n)}, "
+        if n_out > self.max_bytes:
+            self.refuse(f"gzip of {size_text(self.compressed_bytes)} expands beyond {size_text(n_out)}, "
                         f"more than the {size_text(self.max_bytes)} of memory available; refusing")
-        ratio = n / max(consumed_bytes, 1)
-        if n >= self.limits.ratio_after_bytes and ratio > self.limits.max_ratio:
-            self.refuse(f"gzip expands {ratio:.0f}x ({size_text(n)} from the first {size_text(consumed_bytes)} "
+        ratio = n_out / max(consumed_bytes, 1)
+        if n_out >= self.limits.ratio_after_bytes and ratio > self.limits.max_ratio:
+            self.refuse(f"gzip expands {ratio:.0f}x ({size_text(n_out)} from the first {size_text(consumed_bytes)} "
                         f"of {size_text(self.compressed_bytes)}); traces compress < {self.limits.max_ratio:.0f}x, "
                         "refusing a likely gzip bomb")
 
 
-def gunzip_stream(path: Path, fh: BinaryIO, limits: GunzipLimits = DEFAULT_LIMITS) -> bytearray:
-    """Decompress the gzip file open as ``fh`` (all members) within ``limits``; TraceLoadError otherwise."""
+def gunzip_blocks(path: Path, fh: BinaryIO, limits: GunzipLimits = DEFAULT_LIMITS,
+                  read_bytes: list[int] | None = None) -> Iterator[bytes]:
+    """The decompressed content of the gzip open as ``fh``, a bounded step at a time, checked after each step.
+
+    ``read_bytes[0]``, when given, follows the compressed bytes consumed (for progress).
+    """
     compressed_bytes = os.fstat(fh.fileno()).st_size
     bounds = _Bounds(path, limits, compressed_bytes)
     bounds.check_trailer(_trailer_size(fh, compressed_bytes))
-    out = bytearray()
     dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    read_bytes = 0
+    consumed = read_bytes if read_bytes is not None else [0]
+    n_out = 0
     try:
         while chunk := fh.read(limits.chunk_bytes):
-            read_bytes += len(chunk)
+            consumed[0] += len(chunk)
             pending = chunk
             while pending:
-                out += dec.decompress(pending, limits.step_bytes)
+                block = dec.decompress(pending, limits.step_bytes)
                 pending = dec.unconsumed_tail
                 if dec.eof:
                     pending = _next_member(path, dec.unused_data + pending)
                     if pending:
                         dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                bounds.check(out, read_bytes - len(pending))
-        out += dec.flush()
+                n_out += len(block)
+                bounds.check(block, n_out, consumed[0] - len(pending))
+                if block:
+                    yield block
+        block = dec.flush()
     except zlib.error as exc:
         raise TraceLoadError(path, f"corrupt gzip data ({exc})") from None
     if not dec.eof:
         raise TraceLoadError(path, "truncated gzip file (unexpected end of data)")
-    bounds.check(out, read_bytes)
-    return out
+    n_out += len(block)
+    bounds.check(block, n_out, consumed[0])
+    if block:
+        yield block
 
 
 def _next_member(path: Path, rest: bytes) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import math
 import os
-import re
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -18,64 +17,20 @@ import msgspec
 import numpy as np
 
 from . import accelerators as acc
+from . import core_args
 from .categories import DEVICE_ACTIVITY_KINDS, DEVICE_KINDS, Kind, kind_of_category
+from .chunk_pool import worker_count
+from .coded_column import factorize as _factorize
 from .errors import TraceLoadError
-from .kineto_decode import RawEvents, decode_trace_json
+from .kineto_decode import RawEvents, decode_trace_file
 from .nesting import nesting_depth
-from .trace_files import read_trace_bytes, resolve
+from .trace_files import resolve
 from .trace_model import NO_ID, CounterTrack, Flows, MemoryEvents, SourceInfo, TraceModel, Tracks
-
-try:  # pandas' C hash table factorizes object arrays ~2x faster than a dict; optional
-    from pandas._libs.hashtable import PyObjectHashTable as _ObjectHashTable
-except ImportError:  # pragma: no cover - other pandas layouts
-    _ObjectHashTable = None
 
 ProgressFn = Callable[[str, float], None]  # (phase, fraction 0..1)
 
 #: |relative time| beyond this (about 115 days) is treated as corrupt
 MAX_ABS_NS = 10**16
-_STREAM_RE = re.compile(r"stream\s*(\d+)", re.IGNORECASE)
-
-
-_CORE_RENAME = {
-    "external_id": "External id", "external_id_old": "external id",
-    "blocks_per_sm": "blocks per SM", "occupancy": "est. achieved occupancy %",
-    "registers": "registers per thread", "shared_memory": "shared memory",
-}
-
-
-class _CoreArgs(msgspec.Struct, rename=_CORE_RENAME, gc=False):
-    """The args analyses need, strictly typed (the fast path)."""
-
-    external_id: int = NO_ID
-    external_id_old: int = NO_ID
-    correlation: int = NO_ID
-    device: int = NO_ID
-    stream: int = NO_ID
-    blocks_per_sm: float = math.nan
-    occupancy: float = math.nan
-    registers: int = NO_ID
-    shared_memory: int = NO_ID
-    grid: tuple[int, ...] = ()
-    block: tuple[int, ...] = ()
-    bytes: int = NO_ID
-
-
-class _LooseCoreArgs(msgspec.Struct, rename=_CORE_RENAME):
-    """The same args with any JSON type (the slow path for odd producers)."""
-
-    external_id: Any = None
-    external_id_old: Any = None
-    correlation: Any = None
-    device: Any = None
-    stream: Any = None
-    blocks_per_sm: Any = None
-    occupancy: Any = None
-    registers: Any = None
-    shared_memory: Any = None
-    grid: Any = None
-    block: Any = None
-    bytes: Any = None
 
 
 class _MemArgs(msgspec.Struct, gc=False, rename={
@@ -90,9 +45,6 @@ class _MemArgs(msgspec.Struct, gc=False, rename={
     total_reserved: int = -1
 
 
-_core_decoder = msgspec.json.Decoder(list[_CoreArgs])
-_loose_core_one = msgspec.json.Decoder(_LooseCoreArgs | None)
-_CORE_CHUNK = 20_000
 _mem_decoder = msgspec.json.Decoder(list[_MemArgs | None])
 _mem_one = msgspec.json.Decoder(_MemArgs | None)
 
@@ -128,17 +80,20 @@ def load_trace(path: str | os.PathLike[str], progress: ProgressFn | None = None)
     return load_traces(path, progress)[0]
 
 
-def load_file(path: Path, fmt: str = "kineto-json", progress: ProgressFn | None = None) -> TraceModel:
-    """Load one trace file into a model."""
+def load_file(path: Path, fmt: str = "kineto-json", progress: ProgressFn | None = None,
+              workers: int | None = None) -> TraceModel:
+    """Load one trace file into a model (decoded in ``workers`` processes; None: by size and free cores)."""
     if progress:
         progress("reading", 0.0)
-    data = read_trace_bytes(path)
+    if workers is None:
+        try:
+            workers = worker_count(path.stat().st_size * (10 if fmt.endswith(".gz") else 1))
+        except OSError:  # unreadable: the decoder names the problem
+            workers = 1
+    raw = decode_trace_file(path, workers=workers,
+                            progress=(lambda f: progress("reading", 0.7 * f)) if progress else None)
     if progress:
-        progress("parsing", 0.1)
-    raw = decode_trace_json(path, data)
-    del data
-    if progress:
-        progress("building", 0.6)
+        progress("building", 0.7)
     try:
         model = build_model(raw, SourceInfo(str(path), fmt))
     except (OverflowError,) as exc:  # defensive: odd values that slipped through
@@ -149,18 +104,6 @@ def load_file(path: Path, fmt: str = "kineto-json", progress: ProgressFn | None 
 
 
 # ----------------------------------------------------------------------------- building
-def _factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
-    """Codes and uniques of an object array or list (strings, ints or a mix)."""
-    if _ObjectHashTable is not None and len(values):
-        arr = values if isinstance(values, np.ndarray) else np.fromiter(values, dtype=object, count=len(values))
-        uniques, codes = _ObjectHashTable(1024).factorize(arr)
-        return codes.astype(np.int64, copy=False), list(uniques)
-    index: dict[Any, int] = {}
-    setdefault = index.setdefault
-    codes = np.fromiter((setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
-    return codes, list(index)
-
-
 def _norm_label(value: Any) -> Any:
     """'25738' -> 25738 so that string and int pids/tids of one thread agree."""
     if isinstance(value, str):
@@ -176,13 +119,6 @@ def _normalized_codes(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
     norm = [_norm_label(u) for u in uniques]
     remap_codes, norm_uniques = _factorize(norm)
     return remap_codes[codes] if len(codes) else codes, norm_uniques
-
-
-def _stream_of(tid: Any) -> int:
-    if isinstance(tid, int):
-        return tid
-    m = _STREAM_RE.search(str(tid))
-    return int(m.group(1)) if m else NO_ID
 
 
 def _int_or(value: Any, default: int) -> int:
@@ -261,7 +197,7 @@ def _device_tracks(track_is_device: np.ndarray, x_track: np.ndarray, pid_tid: tu
         track_device[t] = int(arg_dev[0]) if len(arg_dev) else acc.device_index(track_pid[t], devices, property_ids)
         arg_stream = core["stream"][rows_t]
         arg_stream = arg_stream[arg_stream >= 0]
-        track_stream[t] = int(arg_stream[0]) if len(arg_stream) else _stream_of(track_tid[t])
+        track_stream[t] = int(arg_stream[0]) if len(arg_stream) else core_args.stream_of(track_tid[t])
     return track_device, track_stream
 
 
@@ -320,7 +256,7 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
     track_is_device[np.unique(x_track[np.isin(x_kind, [int(k) for k in DEVICE_KINDS])])] = True
     start_ns = rel_ns[x_rows]
     dur_ns = dur_ns_f[x_rows].astype(np.int64)
-    core = _decode_core_args(raw.args, x_rows, x_kind)
+    core = _decode_core_args(raw, x_rows, x_kind)
     _link_by_flows(core["correlation"], flow_ends, x_kind)
     property_ids = _property_ids(raw.metadata.get("deviceProperties"))
 
@@ -352,8 +288,7 @@ def _build(raw: RawEvents, source: SourceInfo) -> TraceModel:
     meta, device_props, rank, world, origin_abs = _run_metadata(raw, origin_us)
     source.schema = _schema(cat_uniques)
 
-    # np.fromiter, not slice assignment: numpy would try to read each Raw as a buffer (100x slower)
-    args_raw = raw.args[rows_sorted] if n else np.empty(0, dtype=object)
+    args_raw = raw.args.take(rows_sorted)  # the slices' args in model order, sharing the packed blob
     return TraceModel(
         source=source, strings=strings, start_ns=start_ns, dur_ns=dur_ns,
         name_id=name_codes[rows_sorted].astype(np.int32),
@@ -399,145 +334,39 @@ def _ph_masker(raw: RawEvents) -> Callable[..., np.ndarray]:
     return ph_mask
 
 
-class _IdArgs(msgspec.Struct, rename=_CORE_RENAME, gc=False):
-    """Just the ids (CPU ops, annotations, runtime calls): cheaper to decode than _CoreArgs."""
-
-    external_id: int = NO_ID
-    external_id_old: int = NO_ID
-    correlation: int = NO_ID
-
-
-_id_decoder = msgspec.json.Decoder(list[_IdArgs])
 _GPU_KINDS = np.array(sorted(int(k) for k in DEVICE_KINDS), dtype=np.int8)
 _ID_KINDS = np.array([int(Kind.CPU_OP), int(Kind.USER_ANNOTATION), int(Kind.RUNTIME), int(Kind.DRIVER),
                       int(Kind.SYNC)], dtype=np.int8)
+_ID_COLUMNS = ("external_id", "correlation")
 
 
-def _decode_core_args(all_args: list[Any], x_rows: np.ndarray, x_kind: np.ndarray) -> dict[str, Any]:
+def _decode_core_args(raw: RawEvents, x_rows: np.ndarray, x_kind: np.ndarray) -> dict[str, Any]:
     """Typed columns (per slice, in x_rows order) from the args that analyses need.
 
-    Host slices only need their ids; GPU slices need the kernel columns too.
-    Each group is decoded in chunks with one strict msgspec call per chunk; a
-    chunk with oddly typed values (hex strings, 'grid(100,)') is redone
-    leniently, row by row.
+    The chunk decoder typed every event's core args already (``raw.core``);
+    host slices keep just their ids, GPU slices the kernel columns too (grid
+    and block decoded here, for them only), other slices none.  Values of
+    unexpected types were dropped and are counted in one warning.
     """
     m = len(x_rows)
-    cols: dict[str, Any] = {
-        "external_id": np.full(m, NO_ID, dtype=np.int64),
-        "correlation": np.full(m, NO_ID, dtype=np.int64),
-        "device": np.full(m, NO_ID, dtype=np.int64),
-        "stream": np.full(m, NO_ID, dtype=np.int64),
-        "blocks_per_sm": np.full(m, np.nan, dtype=np.float32),
-        "occupancy": np.full(m, np.nan, dtype=np.float32),
-        "registers": np.full(m, NO_ID, dtype=np.int32),
-        "shared_memory": np.full(m, NO_ID, dtype=np.int64),
-        "grid": np.full(m, NO_ID, dtype=np.int64),
-        "block": np.full(m, NO_ID, dtype=np.int64),
-        "bytes": np.full(m, NO_ID, dtype=np.int64),
-        "warnings": [],
-    }
-    bad = 0
-    for positions, decoder, full in (
-        (np.flatnonzero(np.isin(x_kind, _ID_KINDS)), _id_decoder, False),
-        (np.flatnonzero(np.isin(x_kind, _GPU_KINDS)), _core_decoder, True),
-    ):
-        if not len(positions):
-            continue
-        raws = [all_args[i] for i in x_rows[positions].tolist()]
-        parsed: list[Any] = []
-        for lo in range(0, len(raws), _CORE_CHUNK):
-            chunk = raws[lo:lo + _CORE_CHUNK]
-            blob = b"[" + b",".join(r if r is not None else b"{}" for r in chunk) + b"]"
-            try:
-                parsed.extend(decoder.decode(blob))
-            except (msgspec.ValidationError, msgspec.DecodeError):
-                for r in chunk:
-                    args, ok = _loose_core_args(r)
-                    parsed.append(args)
-                    bad += not ok
-        k = len(parsed)
-
-        def column(attr: str, dtype: Any) -> np.ndarray:
-            return np.fromiter(map(attrgetter(attr), parsed), dtype=dtype, count=k)
-
-        ext = column("external_id", np.int64)
-        cols["external_id"][positions] = np.where(ext >= 0, ext, column("external_id_old", np.int64))
-        cols["correlation"][positions] = column("correlation", np.int64)
-        if not full:
-            continue
-        cols["device"][positions] = column("device", np.int64)
-        cols["stream"][positions] = column("stream", np.int64)
-        cols["blocks_per_sm"][positions] = column("blocks_per_sm", np.float64)
-        cols["occupancy"][positions] = column("occupancy", np.float64)
-        cols["registers"][positions] = np.clip(column("registers", np.int64), -1, 2**31 - 1)
-        cols["shared_memory"][positions] = column("shared_memory", np.int64)
-        cols["bytes"][positions] = column("bytes", np.int64)
-        with_grid = [i for i, a in enumerate(parsed) if a.grid]
-        if with_grid:
-            cols["grid"][positions[with_grid]] = [_product(parsed[i].grid) for i in with_grid]
-            cols["block"][positions[with_grid]] = [_product(parsed[i].block) for i in with_grid]
-    if bad:
-        cols["warnings"].append(f"{bad} events had args of unexpected types (ignored for analysis)")
+    host = np.isin(x_kind, _ID_KINDS)
+    gpu = np.isin(x_kind, _GPU_KINDS)
+    cols: dict[str, Any] = {}
+    for name in ("external_id", "correlation", "device", "stream", "blocks_per_sm", "occupancy", "registers",
+                 "shared_memory", "bytes"):
+        values = raw.core[name][x_rows] if m else raw.core[name][:0]
+        keep = (host | gpu) if name in _ID_COLUMNS else gpu
+        empty = np.nan if values.dtype.kind == "f" else NO_ID
+        cols[name] = np.where(keep, values, empty).astype(values.dtype)
+    gpu_pos = np.flatnonzero(gpu)
+    cols["grid"] = np.full(m, NO_ID, dtype=np.int64)
+    cols["block"] = np.full(m, NO_ID, dtype=np.int64)
+    grid, block, bad_dims = core_args.decode_dims(raw.args.many(x_rows[gpu_pos]))
+    cols["grid"][gpu_pos], cols["block"][gpu_pos] = grid, block
+    bad_any = raw.core["bad_any"][x_rows] if m else np.zeros(0, dtype=bool)
+    bad = int((raw.core["bad_ids"][x_rows] & host).sum() if m else 0) + int((bad_any[gpu_pos] | bad_dims).sum())
+    cols["warnings"] = [f"{bad} events had args of unexpected types (ignored for analysis)"] if bad else []
     return cols
-
-
-def _loose_core_args(raw: Any) -> tuple[_CoreArgs, bool]:
-    """Strict args from one raw JSON object with odd types; (args, all values usable)."""
-    if raw is None:
-        return _CoreArgs(), True
-    try:
-        loose = _loose_core_one.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return _CoreArgs(), False
-    if loose is None:
-        return _CoreArgs(), True
-    out = _CoreArgs()
-    ok = True
-    for field_name in _CoreArgs.__struct_fields__:
-        value = getattr(loose, field_name)
-        if value is None:
-            continue
-        if field_name in ("grid", "block"):
-            if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-                setattr(out, field_name, tuple(value))
-            else:
-                ok = False
-            continue
-        as_float = field_name in ("blocks_per_sm", "occupancy")
-        number = _coerce_number(value, as_float)
-        if number is None and field_name == "stream" and isinstance(value, str):  # 'stream 3' (MTIA, XPU)
-            number = _stream_of(value) if _STREAM_RE.search(value) else None
-        if number is None or not (-(2**62) < number < 2**62):
-            ok = False
-            continue
-        setattr(out, field_name, number)
-    return out, ok
-
-
-def _coerce_number(value: Any, as_float: bool) -> int | float | None:
-    """A number from an odd arg value ('0x0', '2560', 3.0); None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return value if as_float else int(value)
-    if isinstance(value, str):
-        try:
-            return float(value) if as_float else int(value, 0)
-        except ValueError:
-            return None
-    return value if isinstance(value, int) else None
-
-
-def _product(dims: tuple[int, ...]) -> int:
-    """Product of up to three grid/block dims; -1 when absent or absurd."""
-    out = 1
-    for d in dims[:3]:
-        if d < 0 or d > 1 << 31:
-            return NO_ID
-        out *= d
-    return out if dims else NO_ID
 
 
 def _property_ids(props: Any) -> set[int]:
@@ -617,8 +446,8 @@ def _track_order(pids: list[Any], tids: list[Any], is_device: np.ndarray, device
 
 def _dict_args(raw: RawEvents, mask: np.ndarray) -> Iterator[tuple[int, dict[str, Any]]]:
     """(event index, args) for the selected events whose args decode to a JSON object."""
-    for i in np.flatnonzero(mask).tolist():
-        a = raw.args[i]
+    rows = np.flatnonzero(mask)
+    for i, a in zip(rows.tolist(), raw.args.many(rows)):
         if a is None:
             continue
         try:
@@ -696,7 +525,7 @@ def _memory(raw: RawEvents, name_codes: np.ndarray, name_uniques: list[Any], ins
             rel_ns: np.ndarray) -> MemoryEvents:
     mem_name = [i for i, s in enumerate(name_uniques) if s == "[memory]"]
     rows = np.flatnonzero(instant_mask & np.isin(name_codes, mem_name)) if mem_name else np.empty(0, dtype=np.int64)
-    raws = [raw.args[i] for i in rows.tolist()]
+    raws = raw.args.many(rows)
     parsed: list[_MemArgs | None]
     if raws:
         blob = b"[" + b",".join(r if r is not None else b"null" for r in raws) + b"]"

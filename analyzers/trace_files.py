@@ -11,10 +11,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .errors import TraceLoadError
 from .gunzip import (DEFAULT_LIMITS, GZIP_MAGIC, GunzipLimits, available_memory_bytes, first_non_space,
-                     gunzip_stream, size_text)
+                     gunzip_blocks, size_text)
 
 TRACE_SUFFIXES = (".json", ".json.gz")
 BUNDLE_MARKER = "run.json"
@@ -82,24 +83,53 @@ def resolve(path: str | os.PathLike[str]) -> TraceSource:
 
 def read_trace_bytes(path: Path, limits: GunzipLimits = DEFAULT_LIMITS) -> bytes | bytearray:
     """The JSON bytes of a trace file, gunzipped (streamed, bounded) when it is gzip (by magic, not by name)."""
-    try:
-        with open(path, "rb") as fh:
-            if fh.read(2) == GZIP_MAGIC:
-                fh.seek(0)
-                data: bytes | bytearray = gunzip_stream(path, fh, limits)
-            else:
-                fh.seek(0)
-                _check_plain_size(path, os.fstat(fh.fileno()).st_size, limits)
-                data = fh.read()
-    except IsADirectoryError:
-        raise TraceLoadError(path, "is a directory, expected a trace file") from None
-    except PermissionError:
-        raise TraceLoadError(path, "permission denied") from None
-    except OSError as exc:
-        raise TraceLoadError(path, f"cannot read: {exc.strerror or exc}") from None
-    if not first_non_space(data):
+    out: bytes | bytearray = b""
+    for block in TraceBlocks(path, limits, block_bytes=None):
+        if not out:
+            out = block
+        else:
+            if not isinstance(out, bytearray):
+                out = bytearray(out)
+            out += block
+    if not first_non_space(out):
         raise TraceLoadError(path, "file is empty")
-    return data
+    return out
+
+
+class TraceBlocks:
+    """The JSON text of a trace file as an iterable of blocks (gunzipped, streamed and bounded, when gzip).
+
+    Same checks and one-line errors as ``read_trace_bytes``, without holding the whole text.
+    """
+
+    def __init__(self, path: Path, limits: GunzipLimits = DEFAULT_LIMITS, block_bytes: int | None = 16 << 20) -> None:
+        self.path, self.limits, self.block_bytes = path, limits, block_bytes
+        self.read_bytes = [0]  # bytes of the file consumed so far
+        self.file_bytes = 0
+
+    def fraction_read(self) -> float:
+        return min(1.0, self.read_bytes[0] / self.file_bytes) if self.file_bytes else 0.0
+
+    def __iter__(self) -> Iterator[bytes]:
+        path = self.path
+        try:
+            with open(path, "rb") as fh:
+                self.file_bytes = os.fstat(fh.fileno()).st_size
+                if fh.read(2) == GZIP_MAGIC:
+                    fh.seek(0)
+                    yield from gunzip_blocks(path, fh, self.limits, self.read_bytes)
+                    return
+                fh.seek(0)
+                _check_plain_size(path, self.file_bytes, self.limits)
+                while block := (fh.read(self.block_bytes) if self.block_bytes else fh.read()):
+                    self.read_bytes[0] += len(block)
+                    yield block
+        except IsADirectoryError:
+            raise TraceLoadError(path, "is a directory, expected a trace file") from None
+        except PermissionError:
+            raise TraceLoadError(path, "permission denied") from None
+        except OSError as exc:
+            raise TraceLoadError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
 def _check_plain_size(path: Path, size_bytes: int, limits: GunzipLimits) -> None:

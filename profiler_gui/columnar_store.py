@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analyzers.packed_bytes import PackedBytes  # noqa: F401  (rebuilt from stores; isolated_load imports it here)
+
 MANIFEST = "manifest.json"
 #: arrays at least this big are memory-mapped; smaller ones are read (fewer tiny mappings)
 MMAP_MIN_BYTES = 1 << 16
@@ -32,39 +34,6 @@ _SCALARS = (type(None), bool, int, str)
 
 class StoreError(ValueError):
     """The store holds something this reader will not rebuild."""
-
-
-@dataclasses.dataclass
-class PackedBytes:
-    """Per-row optional bytes (raw JSON args) as one uint8 blob + offsets; indexes like the original list."""
-
-    blob: np.ndarray  # uint8
-    offsets: np.ndarray  # int64, len n + 1
-    present: np.ndarray  # bool, False where the row had None
-
-    @classmethod
-    def pack(cls, values: Any) -> "PackedBytes":
-        n = len(values)
-        present = np.fromiter((v is not None for v in values), dtype=bool, count=n)
-        parts = [bytes(v) if v is not None else b"" for v in values]
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.fromiter((len(p) for p in parts), dtype=np.int64, count=n), out=offsets[1:])
-        return cls(np.frombuffer(b"".join(parts), dtype=np.uint8), offsets, present)
-
-    def __len__(self) -> int:
-        return len(self.present)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, (int, np.integer)):
-            i = int(index) + (len(self) if index < 0 else 0)
-            if not self.present[i]:
-                return None
-            return self.blob[self.offsets[i]:self.offsets[i + 1]].tobytes()
-        idx = np.arange(len(self))[index]
-        return np.array([self[int(i)] for i in idx], dtype=object)
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
 
 
 # ----------------------------------------------------------------------------- writing

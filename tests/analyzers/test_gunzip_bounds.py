@@ -30,16 +30,16 @@ def _bomb(path: Path, head: bytes, fill: bytes, total: int = BOMB_BYTES) -> Path
 
 
 class _Watch:
-    """Records the largest buffer a check saw: the decompression stopped at that size."""
+    """Records the most output a check saw: the decompression stopped at that size."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import analyzers.gunzip as gz
         self.largest = 0
         original = gz._Bounds.check
 
-        def check(bounds, out, consumed):  # type: ignore[no-untyped-def]
-            self.largest = max(self.largest, len(out))
-            return original(bounds, out, consumed)
+        def check(bounds, block, n_out, consumed):  # type: ignore[no-untyped-def]
+            self.largest = max(self.largest, n_out)
+            return original(bounds, block, n_out, consumed)
         monkeypatch.setattr(gz._Bounds, "check", check)
 
 

@@ -1,0 +1,57 @@
+"""Decode event chunks in worker processes while this one reads (and gunzips) the next.
+
+Workers are forked (cheap: the code is already imported) and only when this
+process runs no other threads; each gets a chunk's text as bytes and answers
+with the chunk's columns as bytes (``chunk_columns.to_frame``), so nothing but
+bytes crosses.  At most ``2 * workers`` chunks are in flight, which bounds
+memory whatever the file size.  Without fork (or with threads running) the
+chunks are decoded here, one after another.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Iterable
+
+from .chunk_columns import EventChunk, decode_chunk, from_frame, to_frame
+from .rank_loading import free_cores
+
+#: files below this many bytes of JSON decode here: a pool's start costs more than it saves
+PARALLEL_MIN_BYTES = 32 << 20
+
+
+def _decode_to_frame(text: bytes) -> bytes:
+    return to_frame(decode_chunk(text))
+
+
+def can_fork() -> bool:
+    """Forking is safe here: the platform has it, this is not a daemon worker, and no other thread runs."""
+    return ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+            and not multiprocessing.current_process().daemon)
+
+
+def worker_count(file_bytes: int, cores: int | None = None) -> int:
+    """Processes to decode a file of ``file_bytes`` with: 1 (here) when small or forking is not safe."""
+    if file_bytes < PARALLEL_MIN_BYTES or not can_fork():
+        return 1
+    return max(1, min(cores if cores is not None else free_cores(), os.cpu_count() or 1))
+
+
+def decode_chunks(texts: Iterable[bytes], workers: int = 1) -> list[EventChunk]:
+    """The columns of every chunk, in order.  A worker that dies raises BrokenProcessPool (no hang)."""
+    if workers <= 1 or not can_fork():
+        return [decode_chunk(t) for t in texts]
+    out: list[EventChunk] = []
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending: deque[Future] = deque()
+        for text in texts:
+            pending.append(pool.submit(_decode_to_frame, text))
+            del text
+            while len(pending) > 2 * workers or (pending and pending[0].done()):
+                out.append(from_frame(pending.popleft().result()))
+        while pending:
+            out.append(from_frame(pending.popleft().result()))
+    return out
