@@ -11,6 +11,7 @@ fix in the top 3 for at least 5 of 6 workloads, no finding slower.
 
 The transformers models are built from configs with random weights; nothing is downloaded.
 Results also go to bench_out/advice.json.  Long: minutes per workload on a 2-core CPU.
+``--summary PATH`` writes the outcome as JSON (``benchmarks/summary.py``).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 HERE = Path(__file__).resolve().parent / "advice_workloads"
+from benchmarks.summary import add_summary_option, command_line, write_summary  # noqa: E402
 
 #: workload -> (reference, kind); the transformers ones need the [models] extra
 WORKLOADS: dict[str, tuple[str, str]] = {  # quickest first
@@ -112,6 +114,26 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def summary_cells(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The --summary cells: per workload the measured best fix and whether it is in the top 3."""
+    parts = []
+    for r in rows:
+        if r.get("status") != "ok":
+            parts.append(f"{r['workload']} {r.get('status')}")
+            continue
+        best = next((a for a in r["ab"] if a["fix"] == r["best"]), None) if r["best"] else None
+        best_txt = (f"best {_fmt_fix(r['best'])} {best['speedup']:.2f}x [{best['ci_low']:.2f}, {best['ci_high']:.2f}]"
+                    if best else "no win established")
+        slower = "; ".join(_fmt_fix(f) for f in r["proposed_but_slower"])
+        parts.append(f"{r['workload']} {best_txt}, {'in' if r['best_in_top3'] else 'NOT in'} top 3"
+                     + (f", proposed but slower: {slower}" if slower else ""))
+    hits = sum(1 for r in rows if r.get("best_in_top3"))
+    slower_any = any(r.get("proposed_but_slower") for r in rows)
+    return {"figure": f"best fix in the top 3: {hits} of {len(rows)}; " + "; ".join(parts), "baseline": "-",
+            "target": "best fix in the top 3 for >= 5 of 6, no proposed fix slower",
+            "met": bool(rows) and 6 * hits >= 5 * len(rows) and not slower_any}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
@@ -122,6 +144,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads on both sides (0: default)")
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--out", default=str(REPO / "bench_out"))
+    add_summary_option(ap)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     runs = tempfile.mkdtemp(prefix="torchscope-advice-")
@@ -132,6 +155,7 @@ def main() -> int:
         Path(args.out, "advice.json").write_text(json.dumps(rows, indent=2, default=str))  # kept as it goes
     print()
     print(table(rows))
+    write_summary(args.summary, benchmark="bench_advice.py", command=command_line(), **summary_cells(rows))
     return 0
 
 

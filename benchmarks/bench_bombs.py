@@ -11,6 +11,8 @@ With ``--legit-events N`` it also loads a replicated real trace of N events
 (``make_big_trace``) gzipped, which must open.  With ``--legit-gb G`` it
 gunzips (``read_trace_bytes`` only: the part that bounds decompression) a
 G GB trace made of a reference trace's events repeated, which must pass.
+``--gb 0`` skips the bombs (e.g. ``--gb 0 --legit-gb 1``).  ``--summary PATH``
+writes the medians as JSON (``benchmarks/summary.py``).
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from benchmarks.summary import add_summary_option, command_line, write_summary  # noqa: E402
+
 HEADER = b'{"traceEvents": ['
 
 CHILD = r"""
@@ -62,7 +67,6 @@ def write_bomb(path: Path, head: bytes, fill: bytes, total_bytes: int) -> None:
 
 def write_legit(path: Path, total_bytes: int) -> None:
     """A valid trace of about ``total_bytes``: a reference trace's events repeated (read-path check only)."""
-    sys.path.insert(0, str(REPO))
     from benchmarks.make_big_trace import _load, source_trace
     events = _load(source_trace())["traceEvents"]
     body = ",\n".join(json.dumps(e) for e in events).encode()
@@ -80,7 +84,8 @@ def run_child(path: Path, what: str = "load") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(label: str, path: Path, repeat: int, what: str = "load") -> None:
+def measure(label: str, path: Path, repeat: int, what: str = "load") -> dict:
+    """Load ``path`` ``repeat`` times in fresh children; print and return the medians and the outcome."""
     runs = [run_child(path, what) for _ in range(repeat)]
     wall = statistics.median(r["wall_s"] for r in runs)
     peak = statistics.median(r["peak_mb"] for r in runs)
@@ -88,35 +93,57 @@ def measure(label: str, path: Path, repeat: int, what: str = "load") -> None:
     walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
     print(f"{label:<14} {size_mb:8.1f} MB gz  median {wall:6.2f} s  peak RSS {peak:7.0f} MB  "
           f"[{walls}]  {runs[0]['outcome'][:160]}")
+    return {"label": label, "wall_s": wall, "peak_mb": peak, "outcome": runs[0]["outcome"]}
+
+
+def summary_cells(bombs: list[dict], legit: list[dict], gb: float) -> dict:
+    """The --summary cells: bombs refused fast and small, legitimate traces opened."""
+    figure = [f"{r['label']} ({gb:g} GB): {r['outcome'].split(':')[0]} in {r['wall_s']:.2f} s, peak RSS "
+              f"{r['peak_mb']:.0f} MB" for r in bombs]
+    figure += [f"{r['label']}: {r['outcome'][:60]} in {r['wall_s']:.2f} s, peak RSS {r['peak_mb']:.0f} MB"
+               for r in legit]
+    target = []
+    if bombs:
+        target.append("bombs refused in < 2 s, < 300 MB")
+    if legit:
+        target.append("the legitimate trace still opens")
+    met = (all(r["outcome"].startswith("refused") and r["wall_s"] < 2 and r["peak_mb"] < 300 for r in bombs)
+           and not any(r["outcome"].startswith("refused") for r in legit))
+    return {"figure": "; ".join(figure) or "nothing measured", "baseline": "-", "target": "; ".join(target) or "-",
+            "met": met if bombs or legit else None}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--gb", type=float, default=2.0, help="expanded size of each bomb, GB")
+    ap.add_argument("--gb", type=float, default=2.0, help="expanded size of each bomb, GB (0: no bombs)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--legit-events", type=int, default=0, help="also open a replicated trace of N events")
     ap.add_argument("--legit-gb", type=float, default=0.0, help="also gunzip a legitimate trace of G GB")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "torchscope-bench-bombs")
+    add_summary_option(ap)
     args = ap.parse_args()
     args.dir.mkdir(exist_ok=True)
     total = int(args.gb * 1e9)
-    bombs = {"zeros": (b"", b"\0"), "spaces-in-json": (HEADER, b" ")}
+    bombs = {"zeros": (b"", b"\0"), "spaces-in-json": (HEADER, b" ")} if args.gb > 0 else {}
+    measured, legit = [], []
     for label, (head, fill) in bombs.items():
         path = args.dir / f"{label}-{args.gb:g}gb.json.gz"
         if not path.is_file():
             write_bomb(path, head, fill, total)
-        measure(label, path, args.repeat)
+        measured.append(measure(label, path, args.repeat))
     if args.legit_events:
         path = args.dir / f"legit-{args.legit_events}.json.gz"
         if not path.is_file():
             subprocess.run([sys.executable, str(REPO / "benchmarks" / "make_big_trace.py"),
                             "--events", str(args.legit_events), "--out", str(path)], check=True)
-        measure("legit", path, args.repeat)
+        legit.append(measure("legit", path, args.repeat))
     if args.legit_gb:
         path = args.dir / f"legit-{args.legit_gb:g}gb.json.gz"
         if not path.is_file():
             write_legit(path, int(args.legit_gb * 1e9))
-        measure("legit-read", path, args.repeat, "read")
+        legit.append(measure(f"legit-read ({args.legit_gb:g} GB)", path, args.repeat, "read"))
+    write_summary(args.summary, benchmark="bench_bombs.py", command=command_line(),
+                  **summary_cells(measured, legit, args.gb))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ A QTimer fires every 10 ms on the GUI thread; the latency of a tick is how
 late it fires (gap - 10 ms).  Prints median and max latency (target: max < 100 ms)
 and the load + analysis wall time.  With --window the whole MainWindow is used
 (views are filled on the GUI thread when the result arrives: that part is
-reported separately).
+reported separately).  ``--summary PATH`` writes the figures as JSON
+(``benchmarks/summary.py``).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
+
+from benchmarks.summary import add_summary_option, command_line, write_summary  # noqa: E402
 
 TICK_MS = 10
 
@@ -65,6 +68,7 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--trace", help="an existing trace instead of a synthetic one")
     ap.add_argument("--window", action="store_true", help="load through MainWindow (fills every view)")
+    add_summary_option(ap)
     args = ap.parse_args()
     path = args.trace
     if not path:
@@ -76,7 +80,7 @@ def main() -> int:
 
     from PySide6.QtCore import QSettings, QTimer
     from profiler_gui.app import make_app
-    from profiler_gui.workers import Task, load_task
+    from profiler_gui.workers import load_task
 
     app = make_app()
     ticks: list[float] = []
@@ -109,23 +113,36 @@ def main() -> int:
     timer.start()
     app.exec()
     timer.stop()
-    t_end = time.perf_counter()
+    report(args, path, result, ticks, t0, time.perf_counter())
+    return 0
+
+
+def report(args: argparse.Namespace, path: str, result: dict, ticks: list[float], t0: float, t_end: float) -> None:
+    """Print the latency while loading and the load time; write the --summary cells."""
     gaps = np.diff(np.array(ticks)) * 1000.0
     lat = np.maximum(gaps - TICK_MS, 0.0)
     a = result.get("analysis")
-    n = len(a.model) if a is not None else 0
+    model = None if a is None else a.model if hasattr(a, "model") else a.session.rank(a.rank).model  # or Opened
+    n = len(model) if model is not None else 0
     print(f"trace: {path}")
-    print(f"status: {result.get('status')}, slices: {n:,}, raw events: {getattr(getattr(a, 'model', None), 'raw_event_count', 0):,}")
-    print(f"load + analysis in the worker: {result.get('t_done', t_end) - t0:.2f} s")
+    print(f"status: {result.get('status')}, slices: {n:,}, raw events: {getattr(model, 'raw_event_count', 0):,}")
+    load_s = result.get("t_done", t_end) - t0
+    print(f"load + analysis in the worker: {load_s:.2f} s")
     if "t_shown" in result:
         print(f"filling the views on the GUI thread: {result['t_shown'] - result['t_done']:.2f} s")
     # latency while the worker ran (the GUI thread filling views afterwards is a single blocking step)
     t_done = result.get("t_done", t_end)
     during = lat[np.array(ticks[1:]) <= t_done] if len(ticks) > 1 else lat
+    if not len(during):  # the load ended before the first tick: no latency was observed
+        during = np.zeros(1)
+    med, p99, mx = np.median(during), np.percentile(during, 99), during.max()
     print(f"event-loop latency while loading ({len(during)} ticks of {TICK_MS} ms): "
-          f"median {np.median(during):.1f} ms, p99 {np.percentile(during, 99):.1f} ms, max {during.max():.1f} ms "
-          f"(target max < 100 ms)")
-    return 0
+          f"median {med:.1f} ms, p99 {p99:.1f} ms, max {mx:.1f} ms (target max < 100 ms)")
+    done = a is not None  # the analysis arrived (a failed or empty load meets no target)
+    write_summary(args.summary, benchmark="bench_gui_latency.py", command=command_line(qt=True),
+                  figure=f"{n:,} slices: max latency {mx:.1f} ms (p99 {p99:.1f} ms, median {med:.1f} ms), "
+                         f"load + analysis {load_s:.1f} s" + ("" if done else f" ({result.get('status')})"),
+                  baseline="-", target="max latency < 100 ms", met=bool(done and mx < 100))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ process as the steps (the worst case: it competes for the GIL too), sampling
 host CPU/RSS and NVML (when there is a GPU) at the production rates.  Steps
 are timed in alternating blocks (off, on, off, on, ...) so machine drift hits
 both sides.  Usage: python benchmarks/bench_sampler.py [--blocks 10] [--block-s 1.5] [--threads N]
+``--summary PATH`` writes the medians as JSON (``benchmarks/summary.py``): the
+figure is the step with the sampler, the baseline the step without it (same
+run); the script sets no target.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from benchmarks.summary import add_summary_option, command_line, write_summary  # noqa: E402
 from collectors.sampler import SamplerThread  # noqa: E402
 
 
@@ -46,6 +50,7 @@ def main() -> int:
     p.add_argument("--block-s", type=float, default=1.5,
                    help="seconds per block (many sampling periods, so the sampler really runs)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    add_summary_option(p)
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -83,6 +88,11 @@ def main() -> int:
     print(f"median step with sampler:    {on_ms:.3f} ms ({len(times[True])} steps)")
     print(f"torch threads: {torch.get_num_threads()}, cpu count: {os.cpu_count()}")
     print(f"ratio with/without: {on_ms / off_ms:.4f}  (overhead {100 * (on_ms / off_ms - 1):+.2f} %)")
+    write_summary(args.summary, benchmark="bench_sampler.py", command=command_line(),
+                  figure=f"median step with the sampler {on_ms:.3f} ms ({100 * (on_ms / off_ms - 1):+.2f} %); one "
+                         f"sampling round {round_us:.0f} us; nvml: {nvml_status}",
+                  baseline=f"median step without the sampler, alternating blocks: {off_ms:.3f} ms",
+                  target="-", met=None)
     return 0
 
 

@@ -10,6 +10,8 @@ times, each candidate's verdict and rounds, and the A/B speedups next to tune's.
     python benchmarks/bench_tune.py --simulate-aa 100    # sequential A/A: false verdicts of the early stopping
 
 Long on a 2-core CPU: several minutes (each run is a fresh child process).
+``--summary PATH`` writes the figures as JSON (``benchmarks/summary.py``): the
+figure is tune, the baseline the one-at-a-time A/Bs of the same run.
 """
 from __future__ import annotations
 
@@ -19,12 +21,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collectors.tune import TuneResult
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from benchmarks.summary import add_summary_option, command_line, write_summary  # noqa: E402
 
 
-def simulate_aa(trials: int) -> int:
+def simulate_aa(trials: int, summary: Path | None = None) -> int:
     """Sequential A/A: how often tune calls a no-effect knob faster/slower (fake runs, per-run load level 10 %)."""
     import collections
     sys.path.insert(0, str(REPO / "tests" / "collectors"))
@@ -43,6 +50,10 @@ def simulate_aa(trials: int) -> int:
     wrong = verdicts["faster"] + verdicts["slower"]
     print(f"{trials} simulated tunes of a no-effect knob: {dict(verdicts)}; false verdicts {wrong}/{trials} "
           f"= {100 * wrong / trials:.1f} % (target <= 5 %); mean rounds {sum(rounds) / len(rounds):.1f}")
+    write_summary(summary, benchmark="bench_tune.py", command=command_line(),
+                  figure=f"false verdicts {wrong} / {trials} ({verdicts['faster']} faster, {verdicts['slower']} "
+                         f"slower), mean {sum(rounds) / len(rounds):.1f} rounds",
+                  baseline="-", target="<= 5 %", met=wrong <= 0.05 * trials)
     return 0
 
 
@@ -56,9 +67,10 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--simulate-aa", type=int, default=0, metavar="N",
                    help="instead: N simulated tunes of a no-effect knob (fake runs), the false-verdict rate")
+    add_summary_option(p)
     args = p.parse_args()
     if args.simulate_aa:
-        return simulate_aa(args.simulate_aa)
+        return simulate_aa(args.simulate_aa, args.summary)
     from analyzers.knobs import parse_assignment, parse_assignments
     from collectors.ab import run_ab
     from collectors.tune import TuneConfig, parse_budget, run_tune
@@ -82,16 +94,38 @@ def main() -> int:
                     profile_steps=2)
         rows.append((text, ab.speedup, ab.ci_low, ab.ci_high, ab.status))
     ab_s = time.monotonic() - t1
+    report(args, result, tune_s, tune_runs, rows, ab_s)
+    return 0
+
+
+def report(args: argparse.Namespace, result: TuneResult, tune_s: float, tune_runs: int, rows: list[tuple],
+           ab_s: float) -> None:
+    """Print tune against the one-at-a-time A/Bs; write the --summary cells."""
+    cands = [r[0] for r in rows]
     print(f"\none-at-a-time A/Bs ({args.ab_rounds} rounds each, {2 * args.ab_rounds * len(cands)} runs):")
     for text, s, lo, hi, status in rows:
         print(f"  {text:<26} {s or 0:.2f}x [{lo or 0:.2f}, {hi or 0:.2f}] {status}")
     cand_rounds = sum(m.rounds for m in result.candidates) + (result.stack.rounds if result.stack else 0)
     ab_runs = 2 * args.ab_rounds * len(cands)
+    per_round = tune_runs / max(cand_rounds, 1)
     print(f"\ntune: {tune_s:.0f} s, {tune_runs} runs for {cand_rounds} candidate-rounds "
-          f"({tune_runs / max(cand_rounds, 1):.2f} runs each);  one-at-a-time A/Bs: {ab_s:.0f} s, {ab_runs} runs for "
+          f"({per_round:.2f} runs each);  one-at-a-time A/Bs: {ab_s:.0f} s, {ab_runs} runs for "
           f"{args.ab_rounds * len(cands)} candidate-rounds (2.00 runs each);  wall ratio A/Bs / tune {ab_s / tune_s:.2f}x")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
-    return 0
+    from collectors.tune import parse_budget
+    budget = parse_budget(args.budget)
+    verdicts = ", ".join(f"{m.cand.knob}={m.cand.value} {m.speedup or 0:.2f}x [{m.ci_low or 0:.2f}, "
+                         f"{m.ci_high or 0:.2f}] {m.cand.verdict} after {m.rounds} rounds" for m in result.candidates)
+    recommended = ", ".join(f"{k}={v}" for k, v in result.recommended.items()) or "nothing"
+    abs_ = ", ".join(f"{text} {s or 0:.2f}x [{lo or 0:.2f}, {hi or 0:.2f}]" for text, s, lo, hi, _ in rows)
+    write_summary(args.summary, benchmark="bench_tune.py", command=command_line(),
+                  figure=f"tune {tune_s:.0f} s (budget {budget:.0f} s), {tune_runs} runs for {cand_rounds} "
+                         f"candidate-rounds ({per_round:.2f} runs per candidate-round); {verdicts}; "
+                         f"{recommended} recommended",
+                  baseline=f"one-at-a-time A/Bs at {args.ab_rounds} rounds, same run: {ab_s:.0f} s, {ab_runs} runs "
+                           f"(2.00 runs per candidate-round); {abs_}",
+                  target="fewer runs per candidate-round than separate A/Bs; within the budget (+10 %)",
+                  met=per_round < 2.0 and tune_s <= 1.1 * budget)
 
 
 if __name__ == "__main__":
