@@ -17,7 +17,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Iterable
 
 from .chunk_columns import EventChunk, decode_chunk, from_frame, to_frame
-from .rank_loading import free_cores
 
 #: files below this many bytes of JSON decode here: a pool's start costs more than it saves
 PARALLEL_MIN_BYTES = 32 << 20
@@ -33,11 +32,21 @@ def can_fork() -> bool:
             and not multiprocessing.current_process().daemon)
 
 
+#: more workers than this gain little: this process's reading and joining becomes the limit
+MAX_WORKERS = 4
+
+
 def worker_count(file_bytes: int, cores: int | None = None) -> int:
-    """Processes to decode a file of ``file_bytes`` with: 1 (here) when small or forking is not safe."""
+    """Processes to decode a file of ``file_bytes`` with: 1 (here) when small or forking is not safe.
+
+    All the cores this process may run on count (not the load average: a user
+    opening a trace waits for it; other work is slowed, never starved, by the OS).
+    """
     if file_bytes < PARALLEL_MIN_BYTES or not can_fork():
         return 1
-    return max(1, min(cores if cores is not None else free_cores(), os.cpu_count() or 1))
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_WORKERS))
 
 
 def decode_chunks(texts: Iterable[bytes], workers: int = 1) -> list[EventChunk]:

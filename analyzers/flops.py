@@ -122,7 +122,9 @@ def op_flops(model: TraceModel, times: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"flop": flop, "dtype": dtype, "uncounted": np.zeros(0, dtype=bool)}, index=times.index)
     names = model.names[rows]
     named = np.array([n in FORMULAS for n in names], dtype=bool)
-    with_arg = np.array([r is not None and b'"flops"' in bytes(r) for r in model.args_raw[rows]], dtype=bool)
+    packed = getattr(model.args_raw, "contains", None)
+    with_arg = packed(b'"flops"', rows) if packed is not None else np.array(
+        [r is not None and b'"flops"' in bytes(r) for r in (model.args_raw[int(i)] for i in rows)], dtype=bool)
     cand = np.flatnonzero(named | with_arg)
     args = model.args_many(rows[cand])
     values = np.array([flops_of(str(names[i]), a) for i, a in zip(cand, args)], dtype=float)

@@ -7,6 +7,7 @@ offsets costs 9 bytes a row.  ``take`` re-orders rows without copying the blob
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
@@ -72,6 +73,15 @@ class PackedBytes:
         view = memoryview(self.blob).toreadonly()
         starts, ends = self.offsets[stored].tolist(), self.offsets[stored + 1].tolist()
         return [view[a:b] if p else None for a, b, p in zip(starts, ends, self.present[stored].tolist())]
+
+    def contains(self, needle: bytes, rows: Any) -> np.ndarray:
+        """Whether each given row's value contains ``needle`` (one scan of the blob, not one per row)."""
+        hits = np.fromiter((m.start() for m in re.finditer(re.escape(needle), memoryview(self.blob))),
+                           dtype=np.int64)
+        stored_hit = np.zeros(len(self.present), dtype=bool)
+        stored_hit[np.searchsorted(self.offsets, hits, side="right") - 1] = True
+        rows = np.asarray(rows, dtype=np.int64)
+        return stored_hit[rows if self.index is None else self.index[rows]]
 
     def __iter__(self) -> Iterator[bytes | None]:
         return (self[i] for i in range(len(self)))

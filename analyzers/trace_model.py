@@ -124,7 +124,7 @@ class TraceModel:
     grid_blocks: np.ndarray  # int64 product of grid dims, -1 absent
     block_threads: np.ndarray  # int64 product of block dims, -1 absent
     bytes: np.ndarray  # int64 (memcpy / memset size), -1 absent
-    args_raw: Sequence[Any]  # per row: raw JSON bytes of args (or None), decoded lazily
+    args_raw: Sequence[Any]  # per row: raw JSON bytes of args (or None), decoded lazily (PackedBytes from the loader)
     tracks: Tracks
     flows: Flows
     memory: MemoryEvents
@@ -211,13 +211,19 @@ class TraceModel:
             return {}
         return value if isinstance(value, dict) else {}
 
+    def raw_args_of(self, rows: Iterable[int]) -> list[Any]:
+        """The raw JSON args (bytes-like, or None) of several slices, without a copy each when packed."""
+        rows = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.int64)
+        many = getattr(self.args_raw, "many", None)
+        return many(rows) if many is not None else [self.args_raw[r] for r in rows.tolist()]
+
     def args_many(self, rows: Iterable[int]) -> list[dict[str, Any]]:
         """Args of several slices at once (one decode call)."""
         rows = list(rows)
-        raws = [self.args_raw[r] for r in rows]
+        raws = self.raw_args_of(rows)
         if not raws:
             return []
-        blob = b"[" + b",".join(bytes(r) if r is not None else b"{}" for r in raws) + b"]"
+        blob = b"[" + b",".join(r if r is not None else b"{}" for r in raws) + b"]"
         try:
             values = msgspec.json.decode(blob)
         except msgspec.DecodeError:

@@ -189,3 +189,10 @@ def test_model_keeps_args_not_the_json_text() -> None:
     assert model.args_raw.blob.nbytes < 0.4 * text_bytes  # only args, never a view into the whole text
     row = int(np.flatnonzero(model.correlation >= 0)[0])
     assert model.args(row)["correlation"] == int(model.correlation[row])
+
+
+def test_packed_bytes_contains_scans_rows() -> None:
+    packed = PackedBytes.pack([b'{"flops": 3}', None, b'{"a": 1}', b'{"b": "flops"}', b'{"flops": 1}'])
+    view = packed.take(np.array([4, 2, 0, 1]))
+    assert view.contains(b'"flops"', np.array([0, 1, 2, 3])).tolist() == [True, False, True, False]
+    assert packed.contains(b"flops", np.arange(5)).tolist() == [True, False, False, True, True]
