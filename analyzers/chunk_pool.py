@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -20,6 +21,19 @@ from .chunk_columns import EventChunk, decode_chunk, from_frame, to_frame
 
 #: files below this many bytes of JSON decode here: a pool's start costs more than it saves
 PARALLEL_MIN_BYTES = 32 << 20
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker start: be killed when the process that forked us dies (a cancelled load, a killed app)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown ends us
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends the pool
+    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+        os._exit(1)
 
 
 def _decode_to_frame(text: bytes) -> bytes:
@@ -54,7 +68,8 @@ def decode_chunks(texts: Iterable[bytes], workers: int = 1) -> list[EventChunk]:
     if workers <= 1 or not can_fork():
         return [decode_chunk(t) for t in texts]
     out: list[EventChunk] = []
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         pending: deque[Future] = deque()
         for text in texts:
             pending.append(pool.submit(_decode_to_frame, text))

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import numpy as np
 import pandas as pd
 
 from .categories import STEP_PREFIX, Kind
+from .coded_column import factorize
 from .nesting import nesting_depth
 from .peak_flops import achieved_tflops
 from .launches import LaunchPairs, launch_pairs
@@ -123,6 +125,37 @@ def _depth_from_parent(parent: np.ndarray) -> np.ndarray:
     return depth
 
 
+class _Signature(msgspec.Struct, rename={"dims": "Input Dims", "types": "Input type"}):
+    dims: msgspec.Raw = msgspec.Raw()
+    types: msgspec.Raw = msgspec.Raw()
+
+
+_signatures_decoder = msgspec.json.Decoder(list[_Signature])
+
+
+def input_signatures(model: TraceModel, rows: np.ndarray) -> tuple[list[str], list[str]]:
+    """``json.dumps`` of each row's "Input Dims" and "Input type" args ('[]' when absent).
+
+    Rows share few distinct signatures: each distinct raw text is decoded and
+    re-dumped once, instead of every row's args being decoded whole.
+    """
+    raws = model.raw_args_of(rows)
+    blob = b"[" + b",".join(r if r is not None and len(r) else b"{}" for r in raws) + b"]"
+    try:
+        parsed = _signatures_decoder.decode(blob)
+    except (msgspec.ValidationError, msgspec.DecodeError):  # an args value that is not an object: row by row
+        args = model.args_many(rows)
+        return ([json.dumps(a.get("Input Dims", [])) for a in args],
+                [json.dumps(a.get("Input type", [])) for a in args])
+    return _dumped([bytes(p.dims) for p in parsed]), _dumped([bytes(p.types) for p in parsed])
+
+
+def _dumped(raw_texts: list[bytes]) -> list[str]:
+    codes, uniques = factorize(raw_texts)
+    text = np.array([json.dumps(msgspec.json.decode(u)) if u else "[]" for u in uniques] or [""], dtype=object)
+    return text[codes].tolist()
+
+
 def op_table(model: TraceModel, group_by: str = "name", times: pd.DataFrame | None = None,
              flop: pd.Series | None = None) -> pd.DataFrame:
     """Ops aggregated by ``name`` or by ``name+shapes`` (name, input shapes, dtypes); by device total, desc.
@@ -141,9 +174,7 @@ def op_table(model: TraceModel, group_by: str = "name", times: pd.DataFrame | No
     df["flop"] = 0.0 if flop is None else flop.reindex(df.index).fillna(0.0).to_numpy()
     keys = ["name_id"]
     if group_by != "name":
-        args = model.args_many(df.index.to_numpy())
-        df["input_shapes"] = [json.dumps(a.get("Input Dims", [])) for a in args]
-        df["input_types"] = [json.dumps(a.get("Input type", [])) for a in args]
+        df["input_shapes"], df["input_types"] = input_signatures(model, df.index.to_numpy())
         keys += ["input_shapes", "input_types"]
     g = df.groupby(keys, sort=False)
     out = g.agg(calls=("host_total_ns", "size"), host_total_ns=("host_total_ns", "sum"),

@@ -52,7 +52,7 @@ if what == "orjson":
     t = time.perf_counter()
     doc = orjson.loads(data)
 elif what.startswith("analyze"):
-    models = [load_file(Path(path), workers=1 if what == "analyze-1" else None)]
+    models = [load_file(Path(path), workers=1) if what == "analyze-1" else load_file(Path(path))]
     extra["load_s"] = time.perf_counter() - t
     report = AnalysisSession(models, path).report()
     json.dumps(report)
@@ -69,16 +69,17 @@ print(json.dumps(dict(extra, seconds=dt, peak_bytes=own + workers)))
 """
 
 
-def run_child(path: Path, what: str, python: str = sys.executable) -> dict[str, float]:
-    proc = subprocess.run([python, "-c", CHILD.format(repo=str(REPO)), str(path), what], capture_output=True,
+def run_child(path: Path, what: str, python: str = sys.executable, repo: Path = REPO) -> dict[str, float]:
+    proc = subprocess.run([python, "-c", CHILD.format(repo=str(repo)), str(path), what], capture_output=True,
                           text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{what} failed: {proc.stderr.strip().splitlines()[-1:]}")
     return json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
 
 
-def median_of(path: Path, what: str, repeat: int, python: str = sys.executable) -> dict[str, float]:
-    runs = [run_child(path, what, python) for _ in range(repeat)]
+def median_of(path: Path, what: str, repeat: int, python: str = sys.executable, repo: Path = REPO
+              ) -> dict[str, float]:
+    runs = [run_child(path, what, python, repo) for _ in range(repeat)]
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
@@ -106,6 +107,7 @@ def main() -> None:
     ap.add_argument("--trace", type=Path, help="measure this trace instead of building a replica")
     ap.add_argument("--hta-python", default=os.environ.get("HTA_PYTHON"),
                     help="a Python with HolisticTraceAnalysis installed (kept out of our venv)")
+    ap.add_argument("--base-repo", type=Path, help="also measure analyze with this checkout (e.g. the code before)")
     add_summary_option(ap)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,6 +121,10 @@ def main() -> None:
         for what, row in rows.items():
             print(f"  {what:10s} {row['seconds']:7.2f} s   peak {row['peak_bytes'] / 2**30:5.2f} GiB"
                   + (f"   (load {row['load_s']:.2f} s)" if "load_s" in row else ""))
+        if args.base_repo:
+            rows["base"] = median_of(path, "analyze-base", args.repeat, repo=args.base_repo)
+            print(f"  {'base':10s} {rows['base']['seconds']:7.2f} s   peak {rows['base']['peak_bytes'] / 2**30:5.2f} GiB"
+                  f"   (load {rows['base']['load_s']:.2f} s; {args.base_repo})")
         if args.hta_python:
             rows["hta"] = median_of(path, "hta", args.repeat, args.hta_python)
             print(f"  {'hta-parse':10s} {rows['hta']['seconds']:7.2f} s   peak {rows['hta']['peak_bytes'] / 2**30:5.2f} GiB")
@@ -143,6 +149,9 @@ def report(args: argparse.Namespace, rows: dict[str, dict[str, float]], n_events
               f"{ours['peak_bytes'] / 2**30:.2f} GiB; one process {rows['analyze-1']['seconds']:.2f} s, "
               f"{rows['analyze-1']['peak_bytes'] / 2**30:.2f} GiB")
     baseline = f"orjson.loads (gc off) {orj['seconds']:.2f} s, {orj['peak_bytes'] / 2**30:.2f} GiB"
+    if "base" in rows:
+        baseline += (f"; the code before ({args.base_repo.name}) {rows['base']['seconds']:.2f} s, "
+                     f"{rows['base']['peak_bytes'] / 2**30:.2f} GiB")
     if hta_ratio is not None:
         baseline += f"; HTA parse {rows['hta']['seconds']:.2f} s ({hta_ratio:.1f}x ours)"
     write_summary(args.summary, benchmark="bench_load.py", command=command_line(), figure=figure,

@@ -74,3 +74,23 @@ def test_reference_tables() -> None:
     # device time of top-level ops can never exceed all GPU time
     assert (ops["device_self_us"] <= ops["device_total_us"] + 1e-9).all()
     assert (ops["host_self_us"] <= ops["host_total_us"] + 1e-9).all()
+
+
+@pytest.mark.parametrize("where", ["sample_traces/tiny_gpt_baseline", "sample_traces/convnet_baseline",
+                                   "reference:hta_cpu_only.pt.trace.json.gz"])
+def test_input_signatures_equal_each_rows_args_dumped(where: str) -> None:
+    import json
+
+    from analyzers.op_table import input_signatures, op_times
+
+    if where.startswith("reference:"):
+        path = reference_path(where.split(":", 1)[1])
+    else:
+        path = Path(__file__).resolve().parents[2] / where
+    model = load_trace(path)
+    rows = op_times(model).index.to_numpy()
+    shapes, types = input_signatures(model, rows)
+    expected = [model.args(int(r)) for r in rows]  # one row at a time, the plain way
+    assert shapes == [json.dumps(a.get("Input Dims", [])) for a in expected]
+    assert types == [json.dumps(a.get("Input type", [])) for a in expected]
+    assert len(set(shapes)) > 1 or where.startswith("reference:")  # the samples record shapes

@@ -196,3 +196,44 @@ def test_packed_bytes_contains_scans_rows() -> None:
     view = packed.take(np.array([4, 2, 0, 1]))
     assert view.contains(b'"flops"', np.array([0, 1, 2, 3])).tolist() == [True, False, True, False]
     assert packed.contains(b"flops", np.arange(5)).tolist() == [True, False, False, True, True]
+
+
+_ORPHAN_SCRIPT = r"""
+import json, multiprocessing, sys, time
+sys.path.insert(0, sys.argv[1])
+from analyzers.chunk_pool import decode_chunks
+event = b'{"ph": "X", "name": "a", "ts": 1, "dur": 1}'
+
+def texts():
+    while True:  # chunks forever: the parent is killed mid-load
+        yield b",".join([event] * 10)
+        kids = [p.pid for p in multiprocessing.active_children()]
+        if len(kids) >= 2:
+            print(json.dumps(kids), flush=True)
+            time.sleep(0.05)
+
+decode_chunks(texts(), workers=2)
+"""
+
+
+def test_workers_die_with_a_killed_loader(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not chunk_pool.can_fork():
+        pytest.skip("no fork here")
+    repo = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT, repo], stdout=subprocess.PIPE, text=True)
+    try:
+        kids = json.loads(proc.stdout.readline())
+    finally:
+        proc.send_signal(signal.SIGKILL)  # as the app cancels a load
+        proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{k}").exists() and
+                                              "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2] for k in kids):
+        time.sleep(0.05)
+    alive = [k for k in kids if Path(f"/proc/{k}").exists() and "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2]]
+    assert not alive, f"workers {alive} outlived the loader"
