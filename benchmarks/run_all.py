@@ -84,6 +84,9 @@ BENCHES: tuple[Bench, ...] = (
           about="load + full analysis of a 1 GB trace (the V100 trace x73, 5.0M events, gzipped)"),
     Bench("gui-latency", "bench_gui_latency.py", ("--trace", R), qt=True, replica=True,
           about="GUI event-loop latency while a big trace loads (in the child process)"),
+    Bench("gui-1gb", "bench_gui_latency.py", ("--trace", "/tmp/replica73.json.gz", "--window"), qt=True,
+          about="the app opening a 1 GB trace: overview shown, all processes' memory (first: `python "
+                "benchmarks/make_big_trace.py --copies 73 --out /tmp/replica73.json.gz`)"),
     Bench("advice", "bench_advice.py", ("--rounds", "3", "--steps", "5", "--threads", "1"),
           ("--workloads", "mlp_infer", "--rounds", "2", "--steps", "3", "--threads", "1"),
           about="is the fix that measures best among the top-3 findings? (7 workloads, 3 from `transformers` "
