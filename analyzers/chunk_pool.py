@@ -40,9 +40,17 @@ def _decode_to_frame(text: bytes) -> bytes:
     return to_frame(decode_chunk(text))
 
 
+_allowed = [True]
+
+
+def disable_workers() -> None:
+    """Decode in this process from now on (a worker of another pool: one rank per process already)."""
+    _allowed[0] = False
+
+
 def can_fork() -> bool:
-    """Forking is safe here: the platform has it, this is not a daemon worker, and no other thread runs."""
-    return ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    """Forking is safe here: the platform has it, this is not a daemon or pool worker, and no other thread runs."""
+    return (_allowed[0] and "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
             and not multiprocessing.current_process().daemon)
 
 

@@ -82,12 +82,13 @@ def load_trace(path: str | os.PathLike[str], progress: ProgressFn | None = None)
 
 def load_file(path: Path, fmt: str = "kineto-json", progress: ProgressFn | None = None,
               workers: int | None = None) -> TraceModel:
-    """Load one trace file into a model (decoded in ``workers`` processes; None: by size and free cores)."""
+    """Load one trace file into a model (decoded in ``workers`` processes; None: by its size and the cores)."""
     if progress:
         progress("reading", 0.0)
     if workers is None:
         try:
-            workers = worker_count(path.stat().st_size * (10 if fmt.endswith(".gz") else 1))
+            # a gzip holds ~10x its size of JSON
+            workers = worker_count(path.stat().st_size * (10 if path.name.lower().endswith(".gz") else 1))
         except OSError:  # unreadable: the decoder names the problem
             workers = 1
     raw = decode_trace_file(path, workers=workers,

@@ -15,6 +15,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
+from .chunk_pool import disable_workers
 from .gunzip import available_memory_bytes
 from .trace_model import TraceModel
 
@@ -94,7 +95,8 @@ def _pool_load(tasks: list[Task], models: list[TraceModel | None], workers: int,
                progress: ProgressFn | None) -> None:
     """Fill ``models`` from a spawn pool of ``workers`` processes, reporting each rank as it lands."""
     n = len(tasks)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    # each rank decodes in its own worker process: no chunk pools inside it
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=disable_workers) as pool:
         futures = {pool.submit(_load_task, t): i for i, t in enumerate(tasks)}
         for done, fut in enumerate(as_completed(futures), 1):
             i = futures[fut]

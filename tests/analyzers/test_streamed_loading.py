@@ -237,3 +237,11 @@ def test_workers_die_with_a_killed_loader(tmp_path: Path) -> None:
         time.sleep(0.05)
     alive = [k for k in kids if Path(f"/proc/{k}").exists() and "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2]]
     assert not alive, f"workers {alive} outlived the loader"
+
+
+def test_rank_pool_workers_decode_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chunk_pool, "_allowed", [True])
+    assert chunk_pool.worker_count(1 << 30, cores=2) == (2 if chunk_pool.can_fork() else 1)
+    assert chunk_pool.worker_count(1 << 20, cores=2) == 1  # small files never fork
+    chunk_pool.disable_workers()  # what each worker of the per-rank pool runs first
+    assert not chunk_pool.can_fork() and chunk_pool.worker_count(1 << 30, cores=2) == 1
