@@ -139,15 +139,27 @@ def input_signatures(model: TraceModel, rows: np.ndarray) -> tuple[list[str], li
     Rows share few distinct signatures: each distinct raw text is decoded and
     re-dumped once, instead of every row's args being decoded whole.
     """
-    raws = model.raw_args_of(rows)
+    rows = np.asarray(rows, dtype=np.int64)
+    contains = getattr(model.args_raw, "contains", None)
+    if contains is not None:  # only rows whose args name a signature (none without record_shapes) are decoded
+        with_sig = np.flatnonzero(contains(b'"Input Dims"', rows) | contains(b'"Input type"', rows))
+    else:
+        with_sig = np.arange(len(rows))
+    shapes, types = ["[]"] * len(rows), ["[]"] * len(rows)
+    if not len(with_sig):
+        return shapes, types
+    raws = model.raw_args_of(rows[with_sig])
     blob = b"[" + b",".join(r if r is not None and len(r) else b"{}" for r in raws) + b"]"
     try:
         parsed = _signatures_decoder.decode(blob)
+        found = _dumped([bytes(p.dims) for p in parsed]), _dumped([bytes(p.types) for p in parsed])
     except (msgspec.ValidationError, msgspec.DecodeError):  # an args value that is not an object: row by row
-        args = model.args_many(rows)
-        return ([json.dumps(a.get("Input Dims", [])) for a in args],
-                [json.dumps(a.get("Input type", [])) for a in args])
-    return _dumped([bytes(p.dims) for p in parsed]), _dumped([bytes(p.types) for p in parsed])
+        args = model.args_many(rows[with_sig])
+        found = ([json.dumps(a.get("Input Dims", [])) for a in args],
+                 [json.dumps(a.get("Input type", [])) for a in args])
+    for i, shape, kind in zip(with_sig.tolist(), *found):
+        shapes[i], types[i] = shape, kind
+    return shapes, types
 
 
 def _dumped(raw_texts: list[bytes]) -> list[str]:

@@ -77,7 +77,7 @@ def test_reference_tables() -> None:
 
 
 @pytest.mark.parametrize("where", ["sample_traces/tiny_gpt_baseline", "sample_traces/convnet_baseline",
-                                   "reference:hta_cpu_only.pt.trace.json.gz"])
+                                   "reference:hta_cpu_only.pt.trace.json.gz", "reference:hta_alexnet_a100.json.gz"])
 def test_input_signatures_equal_each_rows_args_dumped(where: str) -> None:
     import json
 
