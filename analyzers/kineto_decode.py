@@ -84,7 +84,7 @@ def decode_trace_file(path: Path, limits: GunzipLimits = DEFAULT_LIMITS, workers
                 return _streamed(path, limits, workers, progress, chunk_bytes)
             except BrokenProcessPool:  # a worker died (e.g. killed for memory): once more, here
                 return _streamed(path, limits, 1, progress, chunk_bytes)
-        except (Unchunkable, msgspec.DecodeError):
+        except (Unchunkable, msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             pass  # not a layout we split, or bad JSON: the whole-document path decides (and names any error)
     finally:
         if gc_was_enabled:
