@@ -87,17 +87,8 @@ def from_structs(events: list[Event]) -> EventChunk:
         ph=coded("ph"), name=coded("name"), cat=coded("cat"), pid=coded("pid"), tid=coded("tid"), id=coded("id"),
         ts=np.fromiter(map(attrgetter("ts"), events), dtype=np.float64, count=n),
         dur=np.fromiter(map(attrgetter("dur"), events), dtype=np.float64, count=n),
-        args=_pack_raw(raws), core=_core(raws),
+        args=PackedBytes.pack_raw(raws), core=_core(raws),
     )
-
-
-def _pack_raw(raws: list[Any]) -> PackedBytes:
-    """Raw args (empty: none) as one blob, without a bytes copy per event."""
-    n = len(raws)
-    lengths = np.fromiter(map(len, raws), dtype=np.int64, count=n)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return PackedBytes(np.frombuffer(b"".join(raws), dtype=np.uint8), offsets, lengths > 0)
 
 
 def _core(raws: list[Any]) -> dict[str, np.ndarray]:
@@ -155,7 +146,7 @@ def from_dicts(events: list[Any]) -> EventChunk:
     coded = {f: CodedColumn.of(cols[f]) if cols[f] else CodedColumn(np.empty(0, dtype=np.int32), [])
              for f in CODED_FIELDS}
     return EventChunk(**coded, ts=np.asarray(cols["ts"], dtype=np.float64),
-                      dur=np.asarray(cols["dur"], dtype=np.float64), args=_pack_raw(cols["args"]),
+                      dur=np.asarray(cols["dur"], dtype=np.float64), args=PackedBytes.pack_raw(cols["args"]),
                       core=_core(cols["args"]), dropped=dropped)
 
 

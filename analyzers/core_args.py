@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from .packed_bytes import json_array
 from .trace_model import NO_ID
 
 CORE_RENAME = {
@@ -94,9 +95,8 @@ _RECORD = _record_dtype()
 def decode_core(raws: list[Any]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """(float64 column per field, bad id value per row, any bad value per row) of raw JSON args (None: no args)."""
     n = len(raws)
-    blob = b"[" + b",".join(r if r else b"{}" for r in raws) + b"]"
     try:
-        parsed = _floats_decoder.decode(blob)
+        parsed = _floats_decoder.decode(json_array(raws))
     except (msgspec.ValidationError, msgspec.DecodeError):
         return _lenient_rows(raws, np.ones(n, dtype=bool), None)
     cols = _as_columns(parsed)
@@ -216,9 +216,8 @@ def decode_dims(raws: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     grid = np.full(n, NO_ID, dtype=np.int64)
     block = np.full(n, NO_ID, dtype=np.int64)
     bad = np.zeros(n, dtype=bool)
-    blob = b"[" + b",".join(r if r else b"{}" for r in raws) + b"]"
     try:
-        parsed = _dims_decoder.decode(blob)
+        parsed = _dims_decoder.decode(json_array(raws))
     except (msgspec.ValidationError, msgspec.DecodeError):
         parsed = [_loose_dims(r) for r in raws]
         bad = np.fromiter((p is None for p in parsed), dtype=bool, count=n)

@@ -100,9 +100,7 @@ def _streamed(path: Path, limits: GunzipLimits, workers: int, progress: Callable
     if progress:
         texts = _reporting(texts, blocks, progress)
     chunks = decode_chunks(texts, workers)
-    doc = chunker.meta
-    meta = {k: getattr(doc, k) for k in _META_KEYS if getattr(doc, k) is not None}
-    return RawEvents.of(merge_chunks(chunks), meta)
+    return RawEvents.of(merge_chunks(chunks), _metadata(chunker.meta))
 
 
 def _reporting(texts: Iterator[bytes], blocks: TraceBlocks, progress: Callable[[float], None]) -> Iterator[bytes]:
@@ -141,8 +139,12 @@ def _typed(path: Path, data: bytes, first: bytes) -> RawEvents:
     doc = _doc_decoder.decode(data)
     if doc.traceEvents is None:
         raise TraceLoadError(path, "JSON object has no 'traceEvents' list: not a PyTorch profiler trace")
-    meta = {k: getattr(doc, k) for k in _META_KEYS if getattr(doc, k) is not None}
-    return RawEvents.of(from_structs(doc.traceEvents), meta)
+    return RawEvents.of(from_structs(doc.traceEvents), _metadata(doc))
+
+
+def _metadata(doc: _Doc) -> dict[str, Any]:
+    """The top-level keys (other than the events) that the trace has."""
+    return {k: getattr(doc, k) for k in _META_KEYS if getattr(doc, k) is not None}
 
 
 def _short(exc: Exception) -> str:

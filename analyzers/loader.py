@@ -24,6 +24,7 @@ from .coded_column import factorize as _factorize
 from .errors import TraceLoadError
 from .kineto_decode import RawEvents, decode_trace_file
 from .nesting import nesting_depth
+from .packed_bytes import json_array
 from .trace_files import resolve
 from .trace_model import NO_ID, CounterTrack, Flows, MemoryEvents, SourceInfo, TraceModel, Tracks
 
@@ -529,7 +530,7 @@ def _memory(raw: RawEvents, name_codes: np.ndarray, name_uniques: list[Any], ins
     raws = raw.args.many(rows)
     parsed: list[_MemArgs | None]
     if raws:
-        blob = b"[" + b",".join(r if r is not None else b"null" for r in raws) + b"]"
+        blob = json_array(raws, b"null")
         try:
             parsed = _mem_decoder.decode(blob)
         except (msgspec.ValidationError, msgspec.DecodeError):

@@ -17,6 +17,7 @@ import pandas as pd
 from .categories import STEP_PREFIX, Kind
 from .coded_column import factorize
 from .nesting import nesting_depth
+from .packed_bytes import json_array
 from .peak_flops import achieved_tflops
 from .launches import LaunchPairs, launch_pairs
 from .trace_model import TraceModel
@@ -149,9 +150,8 @@ def input_signatures(model: TraceModel, rows: np.ndarray) -> tuple[list[str], li
     if not len(with_sig):
         return shapes, types
     raws = model.raw_args_of(rows[with_sig])
-    blob = b"[" + b",".join(r if r is not None and len(r) else b"{}" for r in raws) + b"]"
     try:
-        parsed = _signatures_decoder.decode(blob)
+        parsed = _signatures_decoder.decode(json_array(raws))
         found = _dumped([bytes(p.dims) for p in parsed]), _dumped([bytes(p.types) for p in parsed])
     except (msgspec.ValidationError, msgspec.DecodeError):  # an args value that is not an object: row by row
         args = model.args_many(rows[with_sig])

@@ -14,6 +14,11 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 
+def json_array(raws: Iterable[Any], missing: bytes = b"{}") -> bytes:
+    """One JSON array of raw JSON values (bytes-like; None or empty: ``missing``), to decode in one call."""
+    return b"[" + b",".join(r if r else missing for r in raws) + b"]"
+
+
 @dataclass
 class PackedBytes:
     """Row ``i`` is ``blob[offsets[j]:offsets[j + 1]]`` with ``j = index[i]`` (or ``i``), None where not present."""
@@ -33,6 +38,15 @@ class PackedBytes:
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=n), out=offsets[1:])
         return cls(np.frombuffer(b"".join(parts), dtype=np.uint8), offsets, present)
+
+    @classmethod
+    def pack_raw(cls, values: list[Any]) -> "PackedBytes":
+        """From bytes-like values where an empty one means none (msgspec.Raw), without a copy per value."""
+        n = len(values)
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls(np.frombuffer(b"".join(values), dtype=np.uint8), offsets, lengths > 0)
 
     @classmethod
     def concat(cls, parts: list["PackedBytes"]) -> "PackedBytes":

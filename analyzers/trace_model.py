@@ -16,6 +16,7 @@ import msgspec
 import numpy as np
 
 from .categories import DEVICE_ACTIVITY_KINDS, Kind, device_process
+from .packed_bytes import json_array
 
 NO_ID = -1  # value of correlation / external id / device / stream when absent
 
@@ -223,7 +224,7 @@ class TraceModel:
         raws = self.raw_args_of(rows)
         if not raws:
             return []
-        blob = b"[" + b",".join(r if r is not None else b"{}" for r in raws) + b"]"
+        blob = json_array(raws)
         try:
             values = msgspec.json.decode(blob)
         except msgspec.DecodeError:
